@@ -1,0 +1,68 @@
+"""The speed benchmark behind `python -m attn bench`: figures printed, never asserted.
+
+Two numbers: the wall time of the lecture preset (three variants, one seed, data + train + evaluate,
+as `python -m attn train --preset lecture` runs it), and the training throughput in target tokens per
+second of each variant at the lecture preset's sizes on the reverse task (source lengths 3-20 over
+40 symbols), measured in one process with all cores after a few warm-up steps.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import torch
+
+from .config import DataConfig, TrainConfig, preset
+from .text import PAD_ID
+
+
+def throughput(variant: str, steps: int = 60, warmup: int = 5) -> float:
+    """Target tokens per second of `steps` training steps (forward, backward, Adam)."""
+    from .batching import length_sorted_batches
+    from .experiment import build_model, prepare
+    from .train import token_loss
+    lecture = preset("lecture")
+    cfg = dataclasses.replace(lecture.with_variant(variant),
+                              data=DataConfig(task="reverse", n_train=4000, n_valid=50, n_test=50,
+                                              min_len=3, max_len=20))
+    prepared = prepare(cfg.data)
+    model = build_model(cfg, prepared).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.lr)
+    batches = length_sorted_batches(prepared.train.src_len, cfg.train.batch, cfg.train.pool,
+                                    torch.Generator().manual_seed(0))
+    tokens, start = 0, None
+    for i in range(warmup + steps):
+        if i == warmup:
+            tokens, start = 0, time.perf_counter()
+        src, src_len, tgt_in, tgt_out = prepared.train.batch(batches[i % len(batches)])
+        logits, _ = model(src, src_len, tgt_in)
+        loss = token_loss(logits, tgt_out)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.train.clip)
+        optimizer.step()
+        tokens += int((tgt_out != PAD_ID).sum())
+    return tokens / (time.perf_counter() - start)
+
+
+def lecture_seconds() -> float:
+    """Wall time of the lecture demo: load data, train the three variants, evaluate."""
+    from .experiment import load_data
+    from .parallel import run_many
+    start = time.perf_counter()
+    base = preset("lecture")
+    data = load_data(base.data)
+    run_many([base.with_variant(v) for v in ("none", "additive", "dot")], data)
+    return time.perf_counter() - start
+
+
+def run_benchmark(lecture: bool = True, steps: int = 60) -> dict:
+    cfg = preset("lecture")
+    report = {
+        "lecture_seconds": round(lecture_seconds(), 2) if lecture else None,
+        "train_tokens_per_s": {v: round(throughput(v, steps)) for v in ("none", "additive", "dot")},
+        "config": {"emb": cfg.model.emb, "hidden": cfg.model.hidden, "batch": cfg.train.batch,
+                   "style": cfg.model.style, "epochs": cfg.train.epochs, "n_train": cfg.data.n_train,
+                   "torch_threads": torch.get_num_threads()},
+    }
+    return report

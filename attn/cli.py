@@ -1,0 +1,222 @@
+"""`python -m attn ...`: train and compare variants, benchmark, from a terminal.
+
+    python -m attn train --task toy-fr --variants none,additive,dot --seeds 0 --preset lecture --out r.json
+    python -m attn train --data eng-fra.txt --buckets 0,5,10,20,40 --lowercase
+    python -m attn bench --json
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+
+from .config import ConfigError, DataConfig, ModelConfig, RunConfig, TrainConfig, VARIANTS, preset, PRESETS
+from .data import parse_edges
+
+
+class Progress:
+    """One status line for all concurrent runs, redrawn in place on a terminal.
+
+    Off a terminal (CI logs, pipes) it prints a line per finished epoch instead, so logs stay short.
+    """
+
+    def __init__(self, labels: list[str], stream=sys.stderr):
+        self.labels, self.stream = labels, stream
+        self.state: dict[int, str] = {i: "queued" for i in range(len(labels))}
+        self.tty = stream.isatty()
+        self.last_draw = 0.0
+
+    def __call__(self, index: int, event) -> None:
+        label = self.labels[index]
+        if event.kind in ("step", "epoch"):
+            frac = event.step / max(event.total_steps, 1)
+            loss = event.valid_loss if event.kind == "epoch" else event.train_loss
+            tps = f" {event.tokens_per_s / 1000:.1f}k tok/s" if event.tokens_per_s else ""
+            self.state[index] = f"{_bar(frac)} {frac:4.0%} loss {loss:.3f}{tps} eta {event.eta:.0f}s"
+            if not self.tty and event.kind == "epoch":
+                print(f"{label}: epoch {event.epoch}/{event.epochs} train {event.train_loss:.3f} "
+                      f"valid {event.valid_loss:.3f} ({event.elapsed:.1f}s)", file=self.stream, flush=True)
+        elif event.kind == "end":
+            self.state[index] = f"done in {event.elapsed:.1f}s" + (" (stopped)" if event.stopped else "")
+            if not self.tty:
+                print(f"{label}: {self.state[index]}", file=self.stream, flush=True)
+        if self.tty and (time.monotonic() - self.last_draw > 0.1 or event.kind == "end"):
+            self.last_draw = time.monotonic()
+            width = max(len(l) for l in self.labels)
+            lines = [f"{self.labels[i]:<{width}}  {self.state[i]}" for i in range(len(self.labels))]
+            up = f"\x1b[{len(lines)}F" if getattr(self, "_drawn", False) else ""
+            self._drawn = True
+            print(up + "\n".join(l + "\x1b[K" for l in lines), file=self.stream, flush=True)
+
+
+def _bar(frac: float, width: int = 20) -> str:
+    full = int(frac * width)
+    return "[" + "#" * full + "." * (width - full) + "]"
+
+
+def _int_list(text: str, name: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"--{name} takes whole numbers separated by commas, got {text!r}") from None
+
+
+def base_config(args) -> RunConfig:
+    """The preset with every flag the user gave laid over it."""
+    cfg = preset(args.preset)
+    data_changes, model_changes, train_changes = {}, {}, {}
+    if args.data:
+        data_changes.update(task="corpus", corpus=args.data)
+    elif args.task:
+        data_changes["task"] = args.task
+    for flag, field in (("n_train", "n_train"), ("n_test", "n_test"), ("min_len", "min_len"),
+                        ("max_len", "max_len"), ("max_pairs", "max_pairs"), ("min_freq", "min_freq"),
+                        ("level", "level"), ("data_seed", "data_seed")):
+        if getattr(args, flag) is not None:
+            data_changes[field] = getattr(args, flag)
+    if args.lowercase:
+        data_changes["lowercase"] = True
+    if args.buckets:
+        data_changes["buckets"] = tuple(parse_edges(args.buckets))
+    for flag in ("emb", "hidden", "style", "dropout"):
+        if getattr(args, flag) is not None:
+            model_changes[flag] = getattr(args, flag)
+    if args.unscaled:
+        model_changes["scaled"] = False
+    for flag in ("epochs", "batch", "lr", "teacher_forcing", "patience", "device", "beam"):
+        if getattr(args, flag) is not None:
+            train_changes[flag] = getattr(args, flag)
+    return RunConfig(data=dataclasses.replace(cfg.data, **data_changes),
+                     model=dataclasses.replace(cfg.model, **model_changes),
+                     train=dataclasses.replace(cfg.train, **train_changes), seed=cfg.seed)
+
+
+def add_run_flags(p: argparse.ArgumentParser) -> None:
+    """Flags shared by every command that trains (train, bench, and later preload)."""
+    p.add_argument("--preset", default="lecture", choices=sorted(PRESETS),
+                   help="starting settings (default: lecture, the live demo)")
+    p.add_argument("--task", help="built-in task: toy-fr (default), reverse, dates")
+    p.add_argument("--data", help="import a corpus instead: PATH (TSV) or SRC_PATH,TGT_PATH (plain or .gz)")
+    p.add_argument("--variants", default="none,additive,dot",
+                   help=f"comma-separated, from: {', '.join(VARIANTS)} (default: none,additive,dot)")
+    p.add_argument("--seeds", default="0", help="comma-separated seeds, e.g. 0,1,2 (default: 0)")
+    p.add_argument("--n-train", type=int, dest="n_train", help="training pairs of a built-in task")
+    p.add_argument("--n-test", type=int, dest="n_test", help="test pairs of a built-in task")
+    p.add_argument("--min-len", type=int, dest="min_len", help="shortest source sentence in tokens")
+    p.add_argument("--max-len", type=int, dest="max_len", help="longest source sentence in tokens")
+    p.add_argument("--max-pairs", type=int, dest="max_pairs", help="imported corpus: keep at most N pairs")
+    p.add_argument("--min-freq", type=int, dest="min_freq", help="rarer training tokens become <unk>")
+    p.add_argument("--level", choices=["word", "char"], help="imported corpus: word or character tokens")
+    p.add_argument("--data-seed", type=int, dest="data_seed", help="seed of the data generator / split")
+    p.add_argument("--lowercase", action="store_true", help="imported corpus: lowercase first")
+    p.add_argument("--buckets", help="source-length bucket edges, e.g. 0,10,20,30 (default: 5 equal buckets)")
+    p.add_argument("--style", choices=["luong", "bahdanau"], help="decoder style")
+    p.add_argument("--emb", type=int, help="embedding size")
+    p.add_argument("--hidden", type=int, help="hidden size")
+    p.add_argument("--dropout", type=float, help="dropout")
+    p.add_argument("--unscaled", action="store_true", help="dot attention without the 1/sqrt(d) scaling")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--teacher-forcing", type=float, dest="teacher_forcing")
+    p.add_argument("--patience", type=int, help="early stopping after N epochs without improvement")
+    p.add_argument("--beam", type=int, help="beam size for the test decodes (1: greedy)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--jobs", type=int, help="runs trained at once (default: one per core)")
+
+
+def cmd_train(args) -> int:
+    from .experiment import load_data, results_frame
+    from .parallel import run_many
+    base = base_config(args)
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    for v in variants:
+        if v not in VARIANTS:
+            raise ConfigError(f"--variants: unknown variant {v!r}; valid: {', '.join(VARIANTS)}")
+    seeds = _int_list(args.seeds, "seeds")
+    data = load_data(base.data)
+    if data.report:
+        _print_report(data.report)
+    if base.data.corpus and data.report.get("sha256"):
+        base = dataclasses.replace(base, data=dataclasses.replace(base.data, corpus_sha256=data.report["sha256"]))
+    configs = [base.with_variant(v, seed=s) for s in seeds for v in variants]
+    labels = [f"{c.model.variant} seed {c.seed}" for c in configs]
+    print(f"{data.name}: {len(data.train)} train / {len(data.valid)} valid / {len(data.test)} test pairs; "
+          f"{len(configs)} runs, {base.model.style} decoder, emb {base.model.emb}, hidden {base.model.hidden}, "
+          f"{base.train.epochs} epochs", file=sys.stderr)
+    start = time.perf_counter()
+    results = run_many(configs, data, jobs=args.jobs, on_event=Progress(labels))
+    wall = time.perf_counter() - start
+    table = results_frame(results)
+    _print_tables(table, results)
+    print(f"\nwall time {wall:.1f}s for {len(configs)} runs", file=sys.stderr)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            json.dump({"runs": [r.summary() for r in results], "wall_seconds": round(wall, 2)}, f, indent=2)
+        print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _print_report(report: dict) -> None:
+    skipped = report.get("skipped") or {}
+    if skipped:
+        reasons = ", ".join(f"{n} {why}" for why, n in skipped.items())
+        print(f"skipped lines: {reasons}", file=sys.stderr)
+
+
+def _print_tables(table, results) -> None:
+    import pandas as pd
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        for metric in ("bleu", "chrf", "align"):
+            if metric not in table or table[metric].isna().all():
+                continue
+            pivot = table.pivot_table(index="bucket", columns="variant", values=metric, aggfunc="mean",
+                                      sort=False).round(1)
+            print(f"\n{metric.upper() if metric != 'chrf' else 'chrF'} by source length (mean over seeds):")
+            print(pivot.to_string())
+        print("\nper run:")
+        cols = [c for c in ["variant", "seed", "bucket", "n", "bleu", "chrf", "exact", "token_acc", "align", "aer"]
+                if c in table]
+        print(table[cols].round(1).to_string(index=False))
+        print("\nparameters: " + ", ".join(f"{r.config.model.variant} {r.params:,}" for r in results
+                                            if r.config.seed == results[0].config.seed))
+
+
+def cmd_bench(args) -> int:
+    from .bench import run_benchmark
+    report = run_benchmark(lecture=not args.skip_lecture, steps=args.steps)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(json.dumps(report, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m attn", description="Attention Lab from the terminal")
+    sub = parser.add_subparsers(dest="command", required=True)
+    train = sub.add_parser("train", help="train variants, evaluate per length bucket, print the table")
+    add_run_flags(train)
+    train.add_argument("--out", help="write the results as JSON to this file")
+    train.set_defaults(func=cmd_train)
+    bench = sub.add_parser("bench", help="benchmark: lecture preset wall time and training throughput")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.add_argument("--steps", type=int, default=60, help="timed training steps per variant")
+    bench.add_argument("--skip-lecture", action="store_true", help="only the throughput part")
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (ConfigError, ValueError, OSError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

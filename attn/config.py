@@ -1,0 +1,213 @@
+"""Every setting of a run in frozen dataclasses, with ranges checked where they are made.
+
+A run is fully described by a `RunConfig` (data, model, training, seed); it is stored beside every
+run so a stored model can be rebuilt from what is stored with it. `LIMITS` holds the upper bounds a
+shared server may tighten through environment variables (ATTN_MAX_HIDDEN, ATTN_MAX_EPOCHS, ...).
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+VARIANTS = ("none", "additive", "dot", "general")
+STYLES = ("luong", "bahdanau")
+
+
+class ConfigError(ValueError):
+    """A setting outside its allowed range; the message names the field, the value and the range."""
+
+
+def _limit(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"environment variable {name} must be a whole number, got {raw!r}") from None
+    if value < 1:
+        raise ConfigError(f"environment variable {name} must be at least 1, got {value}")
+    return value
+
+
+def limits() -> dict[str, int]:
+    """Upper bounds on what a run may ask for; a shared server sets them tighter by environment."""
+    return {
+        "emb": _limit("ATTN_MAX_EMB", 512),
+        "hidden": _limit("ATTN_MAX_HIDDEN", 1024),
+        "epochs": _limit("ATTN_MAX_EPOCHS", 200),
+        "n_train": _limit("ATTN_MAX_PAIRS", 500_000),
+        "max_len": _limit("ATTN_MAX_LEN", 200),
+        "vocab": _limit("ATTN_MAX_VOCAB", 50_000),
+    }
+
+
+def _check(owner: str, name: str, value: Any, lo: float, hi: float) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not lo <= value <= hi:
+        raise ConfigError(f"{owner}.{name} = {value!r} is outside the allowed range {lo}..{hi}")
+
+
+def _check_choice(owner: str, name: str, value: Any, choices: tuple) -> None:
+    if value not in choices:
+        raise ConfigError(f"{owner}.{name} = {value!r} is not one of: {', '.join(map(str, choices))}")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    task: str = "toy-fr"            # built-in task name, or "corpus" when `corpus` is set
+    corpus: str | None = None       # "PATH" (TSV) or "SRC,TGT" (two files) to import instead of a task
+    corpus_sha256: str | None = None  # content hash of the imported corpus (set after loading)
+    n_train: int = 4000             # generated training pairs (built-in tasks)
+    n_valid: int = 300              # generated validation pairs
+    n_test: int = 500               # generated test pairs
+    min_len: int | None = None      # shortest source in tokens (None: the task's default)
+    max_len: int | None = None      # longest source in tokens (None: the task's default / no limit)
+    data_seed: int = 0              # seed of the data generator and corpus split, fixed across runs
+    lowercase: bool = False         # imported corpora: lowercase before tokenizing
+    max_pairs: int | None = None    # imported corpora: keep at most this many pairs
+    level: str = "word"             # imported corpora: "word" or "char" tokens
+    min_freq: int = 1               # tokens rarer than this in training become <unk>
+    buckets: tuple[int, ...] | None = None  # source-length bucket edges; None derives them from data
+    n_buckets: int = 5              # number of equal-width buckets when `buckets` is None
+
+    def __post_init__(self):
+        lim = limits()
+        _check("data", "n_train", self.n_train, 1, lim["n_train"])
+        _check("data", "n_valid", self.n_valid, 1, 100_000)
+        _check("data", "n_test", self.n_test, 1, 100_000)
+        _check("data", "min_freq", self.min_freq, 1, 1000)
+        _check("data", "n_buckets", self.n_buckets, 1, 20)
+        _check_choice("data", "level", self.level, ("word", "char"))
+        if self.min_len is not None:
+            _check("data", "min_len", self.min_len, 1, lim["max_len"])
+        if self.max_len is not None:
+            _check("data", "max_len", self.max_len, 1, lim["max_len"])
+        if self.min_len is not None and self.max_len is not None and self.min_len > self.max_len:
+            raise ConfigError(f"data.min_len = {self.min_len} is larger than data.max_len = {self.max_len}")
+        if self.max_pairs is not None:
+            _check("data", "max_pairs", self.max_pairs, 1, lim["n_train"])
+        if self.buckets is not None:
+            b = tuple(self.buckets)
+            if len(b) < 2 or any(y <= x for x, y in zip(b, b[1:])) or b[0] < 0:
+                raise ConfigError(f"data.buckets = {b!r} must be at least two strictly increasing "
+                                  "non-negative numbers")
+            object.__setattr__(self, "buckets", b)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    variant: str = "additive"       # how the context is formed: none | additive | dot | general
+    style: str = "luong"            # decoder: luong (score from s_t, all steps at once) | bahdanau (from s_{t-1})
+    emb: int = 64                   # embedding size E, source and target
+    hidden: int = 128               # decoder state size H; each encoder direction has H/2
+    dropout: float = 0.0            # dropout on embeddings and the combined output state
+    scaled: bool = True             # dot: divide scores by sqrt(H) (Vaswani et al. 2017)
+
+    def __post_init__(self):
+        lim = limits()
+        _check_choice("model", "variant", self.variant, VARIANTS)
+        _check_choice("model", "style", self.style, STYLES)
+        _check("model", "emb", self.emb, 2, lim["emb"])
+        _check("model", "hidden", self.hidden, 2, lim["hidden"])
+        if self.hidden % 2:
+            raise ConfigError(f"model.hidden = {self.hidden} must be even (each encoder direction gets H/2)")
+        _check("model", "dropout", self.dropout, 0.0, 0.9)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 10                # passes over the training split
+    batch: int = 64                 # sentences per minibatch
+    lr: float = 3e-3                # Adam learning rate
+    clip: float = 1.0               # gradient-norm clipping
+    teacher_forcing: float = 1.0    # probability of feeding the gold previous word (1.0: always)
+    patience: int | None = None     # stop after this many epochs without a better validation loss
+    pool: int = 32                  # batches per length-sorted pool (more: less padding, less shuffling)
+    device: str = "cpu"             # cpu | cuda | auto
+    log_every: int = 5              # steps between step events (the live chart's resolution)
+    beam: int = 1                   # beam size for the test decodes (1: greedy)
+
+    def __post_init__(self):
+        _check("train", "epochs", self.epochs, 1, limits()["epochs"])
+        _check("train", "batch", self.batch, 1, 4096)
+        _check("train", "lr", self.lr, 1e-6, 1.0)
+        _check("train", "clip", self.clip, 0.0, 1000.0)
+        _check("train", "teacher_forcing", self.teacher_forcing, 0.0, 1.0)
+        if self.patience is not None:
+            _check("train", "patience", self.patience, 1, 1000)
+        _check("train", "pool", self.pool, 1, 10_000)
+        _check_choice("train", "device", self.device, ("cpu", "cuda", "auto"))
+        _check("train", "log_every", self.log_every, 1, 100_000)
+        _check("train", "beam", self.beam, 1, 32)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One trained model: the data it saw, its architecture, how it was trained, and its seed."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    seed: int = 0                   # initialisation and batch order; the data seed is separate
+
+    def __post_init__(self):
+        _check("run", "seed", self.seed, 0, 2**31 - 1)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        """Rebuild from `to_dict` output; unknown keys are an error naming them."""
+        def build(klass, sub: dict):
+            names = {f.name for f in dataclasses.fields(klass)}
+            extra = set(sub) - names
+            if extra:
+                raise ConfigError(f"unknown {klass.__name__} fields: {', '.join(sorted(extra))}")
+            sub = dict(sub)
+            if klass is DataConfig and sub.get("buckets") is not None:
+                sub["buckets"] = tuple(sub["buckets"])
+            return klass(**sub)
+        return cls(data=build(DataConfig, d.get("data", {})), model=build(ModelConfig, d.get("model", {})),
+                   train=build(TrainConfig, d.get("train", {})), seed=int(d.get("seed", 0)))
+
+    def key(self) -> str:
+        """A stable hash of everything that determines the result (used by the run cache)."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def with_variant(self, variant: str, seed: int | None = None) -> "RunConfig":
+        """The same run with another attention variant (and optionally seed): everything else shared."""
+        return dataclasses.replace(self, model=dataclasses.replace(self.model, variant=variant),
+                                   seed=self.seed if seed is None else seed)
+
+
+def replace(cfg, **changes):
+    """`dataclasses.replace` re-exported so callers need one import."""
+    return dataclasses.replace(cfg, **changes)
+
+
+# Presets. `lecture` is the live demo: three variants on toy-fr reaching the textbook result
+# (attention far ahead of no-attention on long sentences) within about a minute on a 2-core laptop.
+PRESETS: dict[str, RunConfig] = {
+    "lecture": RunConfig(
+        data=DataConfig(task="toy-fr", n_train=4000, n_valid=200, n_test=400),
+        model=ModelConfig(style="luong", emb=64, hidden=128),
+        train=TrainConfig(epochs=8, batch=64, lr=3e-3),
+    ),
+    "tiny": RunConfig(
+        data=DataConfig(task="reverse", n_train=300, n_valid=40, n_test=60, min_len=3, max_len=12),
+        model=ModelConfig(style="luong", emb=16, hidden=32),
+        train=TrainConfig(epochs=2, batch=32, lr=1e-2, log_every=2),
+    ),
+}
+
+
+def preset(name: str) -> RunConfig:
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; valid presets: {', '.join(PRESETS)}")
+    return PRESETS[name]

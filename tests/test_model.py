@@ -1,0 +1,105 @@
+"""The shared encoder-decoder: padding invariance, gradients, fairness of the variants."""
+import pytest
+import torch
+
+from attn.config import ModelConfig
+from attn.model import Seq2Seq, count_parameters
+from attn.text import PAD_ID
+from attn.train import token_loss
+
+VARIANTS = ["none", "additive", "dot", "general"]
+STYLES = ["luong", "bahdanau"]
+
+
+def _model(variant, style, seed=0):
+    torch.manual_seed(seed)
+    return Seq2Seq(ModelConfig(variant=variant, style=style, emb=8, hidden=12), 15, 13).eval()
+
+
+def _batch():
+    src = torch.tensor([[5, 6, 7, 8], [9, 10, PAD_ID, PAD_ID]])
+    src_len = torch.tensor([4, 2])
+    tgt_in = torch.tensor([[2, 4, 5, 6], [2, 7, 8, PAD_ID]])
+    tgt_out = torch.tensor([[4, 5, 6, 3], [7, 8, 3, PAD_ID]])
+    return src, src_len, tgt_in, tgt_out
+
+
+def _pad(x, extra):
+    return torch.cat([x, torch.full((x.size(0), extra), PAD_ID, dtype=x.dtype)], dim=1)
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_padding_further_changes_no_output_loss_or_summary(variant, style):
+    model = _model(variant, style)
+    src, src_len, tgt_in, tgt_out = _batch()
+    with torch.no_grad():
+        logits, weights = model(src, src_len, tgt_in)
+        loss = token_loss(logits, tgt_out)
+        summary = model.encode(src, src_len).summary
+        logits2, weights2 = model(_pad(src, 3), src_len, _pad(tgt_in, 2))
+        loss2 = token_loss(logits2, _pad(tgt_out, 2))
+        summary2 = model.encode(_pad(src, 3), src_len).summary
+    assert torch.allclose(summary, summary2, atol=1e-6)
+    assert torch.allclose(loss, loss2, atol=1e-6)
+    assert torch.allclose(logits, logits2[:, :4], atol=1e-5)
+    if variant != "none":
+        assert torch.allclose(weights, weights2[:, :4, :4], atol=1e-6)
+        assert torch.all(weights2[:, :, 4:] == 0)
+
+
+def test_no_attention_summary_is_taken_at_the_last_real_token():
+    model = _model("none", "luong")
+    src, src_len, _, _ = _batch()
+    with torch.no_grad():
+        alone = model.encode(src[1:, :2], src_len[1:]).summary
+        batched = model.encode(src, src_len).summary[1:]
+    assert torch.allclose(alone, batched, atol=1e-6)
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_gradients_reach_every_parameter(variant, style):
+    model = _model(variant, style).train()
+    src, src_len, tgt_in, tgt_out = _batch()
+    logits, _ = model(src, src_len, tgt_in)
+    token_loss(logits, tgt_out).backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    assert missing == []
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_variants_share_every_parameter_but_the_attention(style):
+    shapes = {v: {n: tuple(p.shape) for n, p in _model(v, style).named_parameters()} for v in VARIANTS}
+    shared = {n: s for n, s in shapes["none"].items()}
+    for v in VARIANTS:
+        own = {n: s for n, s in shapes[v].items() if not n.startswith("decoder.attention.")}
+        assert own == shared, v
+    assert count_parameters(_model("dot", style)) == count_parameters(_model("none", style))
+    assert count_parameters(_model("additive", style)) > count_parameters(_model("general", style))
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_luong_all_steps_at_once_equals_step_by_step(variant):
+    model = _model(variant, "luong")
+    src, src_len, tgt_in, _ = _batch()
+    with torch.no_grad():
+        parallel, w_parallel = model(src, src_len, tgt_in)
+    enc = model.encode(src, src_len)
+    state = model.decoder.init_state(enc)
+    with torch.no_grad():
+        for t in range(tgt_in.size(1)):
+            logits, state, weights = model.decoder.step(tgt_in[:, t], state, enc)
+            assert torch.allclose(logits, parallel[:, t], atol=1e-5)
+            if variant != "none":
+                assert torch.allclose(weights, w_parallel[:, t], atol=1e-6)
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_attention_weights_of_every_step_are_returned(style):
+    model = _model("additive", style)
+    src, src_len, tgt_in, _ = _batch()
+    with torch.no_grad():
+        _, weights = model(src, src_len, tgt_in)
+    assert weights.shape == (2, 4, 4)
+    assert torch.allclose(weights.sum(-1), torch.ones(2, 4), atol=1e-6)
