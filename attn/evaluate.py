@@ -88,7 +88,7 @@ def _bucket_metrics(rows: list[Decode], test: Sequence[Pair], data: ParallelData
     hyps = [data.detok(d.hyp) for d in rows]
     refs = [data.detok(d.ref) for d in rows]
     tokenize = "char" if data.level == "char" else "13a"
-    bleu = sacrebleu.corpus_bleu(hyps, [refs], tokenize=tokenize).score if rows else float("nan")
+    bleu = sacrebleu.corpus_bleu(hyps, [refs], tokenize=tokenize, force=True).score if rows else float("nan")
     chrf = sacrebleu.corpus_chrf(hyps, [refs]).score if rows else float("nan")
     exact = 100.0 * sum(d.hyp == d.ref for d in rows) / max(len(rows), 1)
     matches = sum(sum(h == r for h, r in zip(d.hyp, d.ref)) for d in rows)
