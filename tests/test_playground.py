@@ -1,0 +1,83 @@
+"""The scaled dot-product attention toy of the Playground page."""
+import math
+
+import numpy as np
+import pytest
+
+from attn.playground import attention, draw_qkv, softmax_entropy_by_dim
+
+
+def test_default_draw_has_the_course_notes_shapes():
+    Q, K, V = draw_qkv()
+    assert Q.shape == (3, 4) and K.shape == (5, 4) and V.shape == (5, 6)
+    weights, output, scores = attention(Q, K, V)
+    assert weights.shape == (3, 5) and output.shape == (3, 6) and scores.shape == (3, 5)
+
+
+def test_draw_is_reproducible_from_the_seed():
+    assert all(np.array_equal(a, b) for a, b in zip(draw_qkv(seed=7), draw_qkv(seed=7)))
+    assert not np.array_equal(draw_qkv(seed=7)[0], draw_qkv(seed=8)[0])
+
+
+def test_weight_rows_sum_to_one():
+    weights, _, _ = attention(*draw_qkv(seed=3))
+    assert np.allclose(weights.sum(axis=1), 1.0) and (weights > 0).all()
+
+
+def test_attention_equals_a_hand_computation():
+    Q = np.array([[1.0, 0.0], [0.0, 2.0]])
+    K = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    V = np.array([[1.0], [2.0], [3.0]])
+    scores = np.array([[1.0, 0.0, 1.0], [0.0, 2.0, 2.0]]) / math.sqrt(2)
+    expected = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+    weights, output, got_scores = attention(Q, K, V)
+    assert np.allclose(got_scores, scores)
+    assert np.allclose(weights, expected)
+    assert np.allclose(output, expected @ V)
+
+
+def test_mask_gives_forbidden_keys_zero_weight():
+    Q, K, V = draw_qkv()
+    mask = np.ones((3, 5), dtype=bool)
+    mask[0, 1:] = False
+    mask[2, 4] = False
+    weights, output, _ = attention(Q, K, V, mask=mask)
+    assert weights[0].tolist() == [1.0, 0.0, 0.0, 0.0, 0.0]
+    assert weights[2, 4] == 0.0 and np.isclose(weights[2].sum(), 1.0)
+    assert np.allclose(output[0], V[0])
+
+
+def test_fully_masked_row_is_zeros_and_flagged_not_nan():
+    Q, K, V = draw_qkv()
+    mask = np.ones((3, 5), dtype=bool)
+    mask[1] = False
+    result = attention(Q, K, V, mask=mask)
+    assert not np.isnan(result.weights).any() and not np.isnan(result.output).any()
+    assert (result.weights[1] == 0).all() and (result.output[1] == 0).all()
+    assert result.empty_rows.tolist() == [False, True, False]
+
+
+def test_mask_must_be_boolean_and_fit():
+    Q, K, V = draw_qkv()
+    with pytest.raises(ValueError, match="boolean"):
+        attention(Q, K, V, mask=np.ones((3, 5)))
+    with pytest.raises(ValueError, match=r"\(3, 5\)"):
+        attention(Q, K, V, mask=np.ones((3, 4), dtype=bool))
+
+
+def test_scaling_changes_the_weights():
+    Q, K, V = draw_qkv()
+    scaled, _, scaled_scores = attention(Q, K, V, scaled=True)
+    unscaled, _, unscaled_scores = attention(Q, K, V, scaled=False)
+    assert np.allclose(unscaled_scores, scaled_scores * 2.0)  # sqrt(d_k) = 2
+    assert not np.allclose(scaled, unscaled)
+    assert unscaled.max() > scaled.max()  # larger scores, sharper softmax
+
+
+def test_unscaled_entropy_collapses_at_large_dimension_while_scaled_stays():
+    frame = softmax_entropy_by_dim(dims=(2, 512), n_keys=10, samples=300)
+    assert list(frame.columns[:3]) == ["d", "scaled", "entropy"]
+    at = {(row.d, row.scaled): row.entropy for row in frame.itertuples()}
+    assert at[(512, False)] < 0.5 * at[(512, True)]
+    assert at[(512, True)] == pytest.approx(at[(2, True)], abs=0.2)
+    assert at[(512, True)] < math.log(10)
