@@ -52,9 +52,17 @@ class AdditiveAttention(Attention):
     def prepare(self, memory):
         return self.key_proj(memory)                              # (B, S, H): U h_j, once per batch
 
+    # Elements of the (b, T, S, H) tanh tensor computed at once. Keeping it cache-sized rather than
+    # materialising the whole batch's (B, T, S, H) tensor made training ~1.5x faster on a laptop CPU.
+    chunk_elements = 1 << 19
+
     def score(self, query, keys):
         q = self.query_proj(query)                                # (B, T, H)
-        return self.v(torch.tanh(q[:, :, None, :] + keys[:, None, :, :])).squeeze(-1)  # (B, T, S)
+        B, T, H = q.shape
+        rows = max(1, self.chunk_elements // max(1, T * keys.size(1) * H))
+        parts = [self.v(torch.tanh(q[b:b + rows, :, None, :] + keys[b:b + rows, None, :, :])).squeeze(-1)
+                 for b in range(0, B, rows)]                      # each (b, T, S)
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=0)  # (B, T, S)
 
 
 class DotAttention(Attention):

@@ -156,6 +156,11 @@ def cmd_train(args) -> int:
         with open(args.out, "w", encoding="utf-8") as f:
             json.dump({"runs": [r.summary() for r in results], "wall_seconds": round(wall, 2)}, f, indent=2)
         print(f"wrote {args.out}", file=sys.stderr)
+    if not args.no_store:
+        from .store import RunStore
+        store = RunStore()
+        ids = [store.save_finished(r.config, r) for r in results]
+        print(f"stored {len(ids)} runs in {store.home}: {' '.join(ids)}", file=sys.stderr)
     return 0
 
 
@@ -200,12 +205,16 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train variants, evaluate per length bucket, print the table")
     add_run_flags(train)
     train.add_argument("--out", help="write the results as JSON to this file")
+    train.add_argument("--no-store", action="store_true",
+                       help="do not keep the runs in the run store ($ATTN_HOME, default ./runs)")
     train.set_defaults(func=cmd_train)
     bench = sub.add_parser("bench", help="benchmark: lecture preset wall time and training throughput")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--steps", type=int, default=60, help="timed training steps per variant")
     bench.add_argument("--skip-lecture", action="store_true", help="only the throughput part")
     bench.set_defaults(func=cmd_bench)
+    from .runs_cli import register as register_runs
+    register_runs(sub)
     return parser
 
 

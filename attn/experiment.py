@@ -27,7 +27,12 @@ def load_data(cfg: DataConfig) -> ParallelData:
         from .corpus import CorpusOptions, load_corpus
         options = CorpusOptions(lowercase=cfg.lowercase, max_len=cfg.max_len, max_pairs=cfg.max_pairs,
                                 level=cfg.level, split_seed=cfg.data_seed)
-        return load_corpus(cfg.corpus, options)
+        data = load_corpus(cfg.corpus, options)
+        found = data.report.get("sha256")
+        if cfg.corpus_sha256 and found and found != cfg.corpus_sha256:
+            raise ConfigError(f"corpus {cfg.corpus!r} has changed since the run was configured: its content "
+                              f"hash is {found[:12]}..., the config expects {cfg.corpus_sha256[:12]}...")
+        return data
     from .tasks import load_task
     return load_task(cfg.task, n_train=cfg.n_train, n_valid=cfg.n_valid, n_test=cfg.n_test,
                      min_len=cfg.min_len, max_len=cfg.max_len, seed=cfg.data_seed)
@@ -120,6 +125,9 @@ def run(cfg: RunConfig, prepared: Prepared | None = None, callbacks: Iterable[Ca
         trainer.add_callback(fn)
     training = trainer.fit(should_stop)
     start = time.perf_counter()
+    if training.stopped:  # a stopped run is kept with its curves; evaluating it would only cost time
+        return RunResult(cfg, count_parameters(model), training, pd.DataFrame(), {}, [], model.cpu(),
+                         prepared.src_vocab, prepared.tgt_vocab, training.seconds, 0.0, task=prepared.data.name)
     decodes = decode_split(model, prepared.data.test, prepared.test, prepared.tgt_vocab, prepared.edges,
                            beam=cfg.train.beam, device=device)
     table = bucket_table(decodes, prepared.data, prepared.edges)

@@ -67,3 +67,11 @@ def test_attention_learns_to_reverse(reverse_data):
     first, last = result.training.epochs[0]["valid_loss"], result.training.epochs[-1]["valid_loss"]
     assert last < first * 0.5
     assert result.overall["token_acc"] > 50
+
+
+def test_a_stopped_run_keeps_its_curves_and_skips_evaluation(reverse_data):
+    events = []
+    result = run(_cfg(log_every=1), prepare(DATA_CFG, reverse_data), callbacks=[events.append],
+                 should_stop=lambda: sum(e.kind == "step" for e in events) >= 2)
+    assert len(result.training.steps) == 2
+    assert result.decodes == [] and result.buckets.empty
