@@ -66,6 +66,7 @@ class DataConfig:
     n_test: int = 500               # generated test pairs
     min_len: int | None = None      # shortest source in tokens (None: the task's default)
     max_len: int | None = None      # longest source in tokens (None: the task's default / no limit)
+    length_dist: str = "uniform"    # built-in tasks: "uniform" source lengths, or "natural" (P(L) ~ 1/L)
     data_seed: int = 0              # seed of the data generator and corpus split, fixed across runs
     lowercase: bool = False         # imported corpora: lowercase before tokenizing
     max_pairs: int | None = None    # imported corpora: keep at most this many pairs
@@ -82,6 +83,7 @@ class DataConfig:
         _check("data", "min_freq", self.min_freq, 1, 1000)
         _check("data", "n_buckets", self.n_buckets, 1, 20)
         _check_choice("data", "level", self.level, ("word", "char"))
+        _check_choice("data", "length_dist", self.length_dist, ("uniform", "natural"))
         if self.min_len is not None:
             _check("data", "min_len", self.min_len, 1, lim["max_len"])
         if self.max_len is not None:
@@ -123,6 +125,7 @@ class TrainConfig:
     epochs: int = 10                # passes over the training split
     batch: int = 64                 # sentences per minibatch
     lr: float = 3e-3                # Adam learning rate
+    lr_schedule: str = "constant"   # "constant", or "linear": decays to 10% of lr by the last step
     clip: float = 1.0               # gradient-norm clipping
     teacher_forcing: float = 1.0    # probability of feeding the gold previous word (1.0: always)
     patience: int | None = None     # stop after this many epochs without a better validation loss
@@ -135,6 +138,7 @@ class TrainConfig:
         _check("train", "epochs", self.epochs, 1, limits()["epochs"])
         _check("train", "batch", self.batch, 1, 4096)
         _check("train", "lr", self.lr, 1e-6, 1.0)
+        _check_choice("train", "lr_schedule", self.lr_schedule, ("constant", "linear"))
         _check("train", "clip", self.clip, 0.0, 1000.0)
         _check("train", "teacher_forcing", self.teacher_forcing, 0.0, 1.0)
         if self.patience is not None:
@@ -195,9 +199,10 @@ def replace(cfg, **changes):
 # (attention far ahead of no-attention on long sentences) within about a minute on a 2-core laptop.
 PRESETS: dict[str, RunConfig] = {
     "lecture": RunConfig(
-        data=DataConfig(task="toy-fr", n_train=4000, n_valid=200, n_test=400),
+        data=DataConfig(task="toy-fr", n_train=10000, n_valid=200, n_test=600, max_len=40,
+                        length_dist="natural"),
         model=ModelConfig(style="luong", emb=64, hidden=128),
-        train=TrainConfig(epochs=8, batch=64, lr=3e-3),
+        train=TrainConfig(epochs=4, batch=32, lr=8e-3, lr_schedule="linear"),
     ),
     "tiny": RunConfig(
         data=DataConfig(task="reverse", n_train=300, n_valid=40, n_test=60, min_len=3, max_len=12),

@@ -27,7 +27,10 @@ def greedy(model, src: torch.Tensor, src_len: torch.Tensor, max_len: int | None 
     enc = model.encode(src, src_len)
     state = model.decoder.init_state(enc)
     batch = src.size(0)
-    max_len = max_len or max_output_length(src_len)
+    # each sentence stops at its own limit, so a sentence decodes the same alone or in any batch
+    limits = (torch.clamp(2 * src_len + 10, max=200) if max_len is None
+              else torch.full_like(src_len, max_len)).cpu()
+    max_len = int(limits.max())
     prev = torch.full((batch,), BOS_ID, dtype=torch.long, device=src.device)
     finished = torch.zeros(batch, dtype=torch.bool, device=src.device)
     out_ids, out_weights = [], []
@@ -36,7 +39,7 @@ def greedy(model, src: torch.Tensor, src_len: torch.Tensor, max_len: int | None 
         prev = logits.argmax(-1)                                       # (B,)
         out_ids.append(prev)
         out_weights.append(weights)
-        finished |= prev == EOS_ID
+        finished |= (prev == EOS_ID) | (len(out_ids) >= limits.to(prev.device))
         if bool(finished.all()):
             break
     ids = torch.stack(out_ids, dim=1).cpu()                            # (B, T)
@@ -45,6 +48,7 @@ def greedy(model, src: torch.Tensor, src_len: torch.Tensor, max_len: int | None 
     hyps = []
     for b in range(batch):
         row = ids[b].tolist()
+        row = row[:int(limits[b])]
         length = row.index(EOS_ID) + 1 if EOS_ID in row else len(row)
         n_src = int(src_len[b])
         w = all_weights[b, :length, :n_src].clone() if has_weights else None

@@ -35,7 +35,8 @@ def load_data(cfg: DataConfig) -> ParallelData:
         return data
     from .tasks import load_task
     return load_task(cfg.task, n_train=cfg.n_train, n_valid=cfg.n_valid, n_test=cfg.n_test,
-                     min_len=cfg.min_len, max_len=cfg.max_len, seed=cfg.data_seed)
+                     min_len=cfg.min_len, max_len=cfg.max_len, seed=cfg.data_seed,
+                     length_dist=cfg.length_dist)
 
 
 @dataclass

@@ -6,8 +6,10 @@ Decoder init:            s_0 = tanh(W_init summary)
 Context c_t:             none      -> c_t = summary, the same at every step (Cho et al. 2014)
                          attention -> c_t = sum_j a_tj h_j,  a_t = softmax_j score(q_t, h_j)
 Decoder styles:
-  luong     s_t = GRU(y_{t-1}, s_{t-1});        q_t = s_t       (all T steps at once under teacher forcing)
+  luong     s_t = GRU([y_{t-1}; summary], s_{t-1});  q_t = s_t  (all T steps at once under teacher forcing)
   bahdanau  q_t = s_{t-1};  s_t = GRU([y_{t-1}; c_t], s_{t-1})  (one step at a time, as in the paper)
+In the luong style every variant's GRU reads the summary at every step, so `none` is exactly Cho et
+al.'s RNNencdec and each attention variant is that same model plus a per-step attention context.
 Output (both):           p(y_t) = softmax(W_out tanh(W_c [s_t; c_t]))
 """
 from __future__ import annotations
@@ -69,7 +71,7 @@ class Decoder(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.init = nn.Linear(hidden, hidden)
         if style == "luong":
-            self.rnn = nn.GRU(emb, hidden, batch_first=True)
+            self.rnn = nn.GRU(emb + hidden, hidden, batch_first=True)          # input [y_{t-1}; summary]
         else:
             self.rnn = nn.GRUCell(emb + hidden, hidden)
         self.combine = nn.Linear(2 * hidden, hidden)
@@ -94,7 +96,8 @@ class Decoder(nn.Module):
         """One decoding step: prev (B,), state (B, H) -> logits (B, V), state (B, H), weights (B, S)|None."""
         embedded = self.dropout(self.embed(prev))                                  # (B, E)
         if self.style == "luong":
-            state = self.rnn(embedded[:, None, :], state[None])[1][0]              # s_t from s_{t-1}
+            rnn_in = torch.cat([embedded, enc.summary], dim=-1)[:, None, :]        # (B, 1, E + H)
+            state = self.rnn(rnn_in, state[None])[1][0]                            # s_t from s_{t-1}
             context, weights = self.context(state[:, None, :], enc)                # query s_t
         else:
             context, weights = self.context(state[:, None, :], enc)                # query s_{t-1}
@@ -109,7 +112,8 @@ class Decoder(nn.Module):
             # Every input word is known, so the GRU runs over all T steps in one call and the
             # attention scores all T queries in one batched matmul.
             embedded = self.dropout(self.embed(tgt_in))                            # (B, T, E)
-            states, _ = self.rnn(embedded, state[None])                            # (B, T, H)
+            summary = enc.summary[:, None, :].expand(-1, embedded.size(1), -1)      # (B, T, H)
+            states, _ = self.rnn(torch.cat([embedded, summary], dim=-1), state[None])  # (B, T, H)
             context, weights = self.context(states, enc)
             return self.readout(states, context), weights
         logits_steps, weight_steps = [], []

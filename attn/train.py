@@ -110,6 +110,11 @@ class Trainer:
         generator = torch.Generator().manual_seed(self.seed)
         steps_per_epoch = math.ceil(len(self.train_split) / cfg.batch)
         total_steps = steps_per_epoch * cfg.epochs
+        # lr_t = lr * (1 - 0.9 t / total): large steps early, fine ones at the end
+        scheduler = None
+        if cfg.lr_schedule == "linear":
+            scheduler = torch.optim.lr_scheduler.LambdaLR(
+                optimizer, lambda t: 1.0 - 0.9 * min(t, total_steps) / max(total_steps, 1))
         result = TrainResult()
         start = time.perf_counter()
         step, best, best_state, bad_epochs = 0, math.inf, None, 0
@@ -129,6 +134,8 @@ class Trainer:
                 if cfg.clip > 0:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
                 optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
                 step += 1
                 n_tokens = int((tgt_out != PAD_ID).sum())
                 loss_value = loss.item()

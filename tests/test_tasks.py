@@ -293,3 +293,20 @@ def test_unknown_option_is_rejected_with_the_allowed_options():
         load_task("reverse", n_train=10, n_valid=1, n_test=1, symbols=4)
     with pytest.raises(ValueError, match="no option"):
         load_task("toy-fr", n_train=10, n_valid=1, n_test=1, n_symbols=4)
+
+
+def test_natural_length_distribution_favours_short_sentences_but_keeps_long_ones():
+    from attn.tasks import load_task
+    data = load_task("toy-fr", n_train=3000, n_valid=10, n_test=10, min_len=3, max_len=40, length_dist="natural")
+    lengths = [len(p.src) for p in data.train]
+    short = sum(n <= 10 for n in lengths)
+    long = sum(n >= 31 for n in lengths)
+    assert short > 2 * long > 0
+    assert data.report["length_dist"] == "natural"
+
+
+def test_unknown_length_distribution_is_refused_with_the_choices():
+    import pytest
+    from attn.tasks import load_task
+    with pytest.raises(ValueError, match="uniform, natural"):
+        load_task("reverse", n_train=10, n_valid=2, n_test=2, length_dist="zipf")

@@ -42,6 +42,9 @@ TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
 )}
 
 
+LENGTH_DISTRIBUTIONS = ("uniform", "natural")
+
+
 def get_task(name: str) -> TaskSpec:
     """The registered task `name`; an unknown name lists the valid ones."""
     try:
@@ -52,13 +55,17 @@ def get_task(name: str) -> TaskSpec:
 
 def load_task(name: str, *, n_train: int = 4000, n_valid: int = 300, n_test: int = 500,
               min_len: int | None = None, max_len: int | None = None, seed: int = 0,
-              **options) -> ParallelData:
+              length_dist: str = "uniform", **options) -> ParallelData:
     """Generate n_train + n_valid + n_test pairs with distinct sources, deterministically for `seed`.
 
-    Pairs are drawn i.i.d. and cut in order, so the three splits share one length distribution.
+    Pairs are drawn i.i.d. and cut in order, so the three splits share one length distribution:
+    `uniform` over [min_len, max_len], or `natural`, P(L) ~ 1/L, where short sentences are common and
+    long ones rare, as in real corpora (every length still occurs).
     """
     spec = get_task(name)
     lo, hi = _check_lengths(spec, min_len, max_len)
+    if length_dist not in LENGTH_DISTRIBUTIONS:
+        raise ValueError(f"length_dist = {length_dist!r} is not one of: {', '.join(LENGTH_DISTRIBUTIONS)}")
     for key, value in (("n_train", n_train), ("n_valid", n_valid), ("n_test", n_test)):
         _check_int(key, value, 1 if key == "n_train" else 0, None)
     unknown = sorted(set(options) - set(spec.options))
@@ -73,8 +80,14 @@ def load_task(name: str, *, n_train: int = 4000, n_valid: int = 300, n_test: int
     seen: set[tuple[str, ...]] = set()
     attempts = duplicates = out_of_range = misses = 0
     patience = max(2000, 2 * total)  # consecutive failures before we call the space exhausted
+    lengths_wanted = list(range(lo, hi + 1))
+    weights = [1.0 / n for n in lengths_wanted] if length_dist == "natural" else None
     while len(pairs) < total:
-        pair = spec.generate(rng, lo, hi, **opts)
+        if weights is None:
+            pair = spec.generate(rng, lo, hi, **opts)
+        else:
+            wanted = rng.choices(lengths_wanted, weights)[0]
+            pair = spec.generate(rng, wanted, wanted, **opts)
         attempts += 1
         if not lo <= len(pair.src) <= hi:
             out_of_range += 1
@@ -95,7 +108,8 @@ def load_task(name: str, *, n_train: int = 4000, n_valid: int = 300, n_test: int
 
     train, valid, test = pairs[:n_train], pairs[n_train:n_train + n_valid], pairs[n_train + n_valid:]
     lengths = [len(p.src) for p in pairs]
-    report = {"task": name, "seed": seed, "min_len": lo, "max_len": hi, "options": opts,
+    report = {"task": name, "seed": seed, "min_len": lo, "max_len": hi, "length_dist": length_dist,
+              "options": opts,
               "attempts": attempts, "duplicates_skipped": duplicates, "out_of_range_skipped": out_of_range,
               "mean_src_len": sum(lengths) / len(lengths),
               "mean_tgt_len": sum(len(p.tgt) for p in pairs) / len(pairs)}
