@@ -1,0 +1,266 @@
+"""What every page shares: one RunStore and one JobRunner per server process, the chart style,
+`show_chart`, the error guard and cached loaders of immutable things (finished runs' models, decodes).
+
+Every write action lives here (submit_all, resubmit, cancel, store_corpus, rename_run, delete_runs), called from
+the Home, Data, Train and Runs pages, so a later read-only mode has one place to guard.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import runpy
+import threading
+import uuid
+
+import altair as alt
+import streamlit as st
+
+from attn import charts
+from attn import dashboard_support as ds
+from attn.config import ConfigError
+from attn.corpus import CorpusError
+from attn.jobs import JobError, JobRunner
+from attn.store import RunStore, StoreError, home
+
+log = logging.getLogger("attn.dashboard")
+
+# Widget keys ending like this hold actions or uploads, whose values Streamlit refuses to have set.
+ACTION_SUFFIXES = ("_button", "_upload", "_editor", "_download", "_chart")
+ENTRY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dashboard.py")
+EMPTY_HINT = "No finished runs yet: press **Lecture demo** on Home or queue runs on **Train**."
+
+
+# ------------------------------------------------------------------ one store, one runner per process
+
+@st.cache_resource(show_spinner=False)
+def _store(path: str) -> RunStore:
+    return RunStore(path)
+
+
+@st.cache_resource(show_spinner=False)
+def _runner(path: str) -> JobRunner:
+    return JobRunner(_store(path))
+
+
+def store() -> RunStore:
+    """The run store of $ATTN_HOME (one per folder and process)."""
+    return _store(str(home()))
+
+
+def runner() -> JobRunner:
+    """The job runner of this server process; created with the first page view."""
+    return _runner(str(home()))
+
+
+def store_line() -> str:
+    """The sidebar's line about stored runs and active jobs."""
+    return ds.store_line(store().runs())
+
+
+def session_id() -> str:
+    """This browser session's id, which the runner uses for its per-visitor queue limit."""
+    return st.session_state.setdefault("session_id", uuid.uuid4().hex[:12])
+
+
+def submit_all(configs) -> tuple[list[str], int, list[str]]:
+    """Queue every config -> (run ids, how many were trained before, reasons some were refused)."""
+    ids, errors = [], []
+    for cfg in configs:
+        try:
+            ids.append(runner().submit(cfg, session=session_id()))
+        except (JobError, ConfigError) as exc:
+            errors.append(f"{cfg.model.variant} seed {cfg.seed}: {exc}")
+    cached = sum(store().status(rid) == "done" for rid in ids)
+    return ids, cached, errors
+
+
+def resubmit(run_id: str) -> None:
+    """Button callback: train an interrupted or failed run's config again."""
+    with guard("Training the run again"):
+        runner().resubmit(run_id, session=session_id())
+
+
+def store_corpus(files: list[tuple[str, bytes]]) -> tuple[str, str]:
+    """Keep an uploaded corpus in the run store -> (DataConfig.corpus spec, sha256)."""
+    return store().store_corpus(dict(files))
+
+
+def cancel(run_id: str) -> None:
+    """Stop a queued or training run (a button callback)."""
+    with guard("Cancelling the run"):
+        runner().cancel(run_id)
+
+
+def rename_run(run_id: str, key: str) -> None:
+    """Button callback: rename `run_id` to the text in widget `key`; the outcome goes to 'notice'."""
+    try:
+        store().rename(run_id, st.session_state.get(key, ""))
+        st.session_state["notice"] = ("success", "Renamed.")
+    except StoreError as exc:
+        st.session_state["notice"] = ("error", str(exc))
+
+
+def delete_runs(run_ids) -> None:
+    """Button callback: delete finished runs with everything stored with them."""
+    try:
+        store().delete(list(run_ids))
+        st.session_state["notice"] = ("success", f"Deleted {len(run_ids)} run(s).")
+    except StoreError as exc:
+        st.session_state["notice"] = ("error", str(exc))
+
+
+def show_notice() -> None:
+    """The outcome of the last button callback, shown once."""
+    kind, text = st.session_state.pop("notice", (None, None))
+    if kind == "success":
+        st.success(text, icon=":material/check_circle:")
+    elif kind == "error":
+        st.error(text, icon=":material/error:")
+
+
+# ------------------------------------------------------------------------------ page state and style
+
+_frame = threading.local()  # .active: the frame (dashboard.py) is running a page in this script thread
+
+
+@contextlib.contextmanager
+def framed():
+    """Marks the frame running a page (see `require_frame`)."""
+    _frame.active = True
+    try:
+        yield
+    finally:
+        _frame.active = False
+
+
+def require_frame() -> None:
+    """First line of every page: make sure the page runs inside dashboard.py's frame.
+
+    Because the page files live in pages/, Streamlit's old pages-directory mode runs a page file on
+    its own when a fresh server's first request is a deep link (/train, e.g. a tab reconnecting
+    after a restart), and AppTest starts every run that way. Then leave that mode the way
+    st.navigation does, run the frame here (it opens this same page, in this same script run, so
+    button clicks are kept), and stop this outer copy of the page.
+    """
+    if getattr(_frame, "active", False):
+        return
+    from streamlit.runtime.pages_manager import PagesManager
+    PagesManager.uses_pages_directory = False
+    runpy.run_path(ENTRY, run_name="__main__")
+    st.stop()
+
+
+def keep_widget_values() -> None:
+    """Keep page widgets' values when their page is not shown (Streamlit drops unrendered widgets' state).
+
+    Re-assigning a key turns it into plain session state, which survives; action widgets are skipped.
+    """
+    for key in list(st.session_state.keys()):
+        if isinstance(key, str) and "." in key and not key.endswith(ACTION_SUFFIXES):
+            st.session_state[key] = st.session_state[key]
+
+
+def keep_valid(key: str, options, multi: bool = False, default=None) -> None:
+    """Drop a remembered choice that is no longer among `options` (a deleted run, another task)."""
+    if key not in st.session_state:
+        if default is not None:
+            st.session_state[key] = default
+        return
+    value = st.session_state[key]
+    options = list(options)
+    if multi:
+        kept = [v for v in (value or []) if v in options]
+        if kept != list(value or []):
+            st.session_state[key] = kept if kept or default is None else default
+    elif value not in options:
+        if default is not None and default in options:
+            st.session_state[key] = default
+        else:
+            del st.session_state[key]
+
+
+def style() -> str:
+    """'slide' when the sidebar's slide-style toggle is on, else 'screen'."""
+    return "slide" if st.session_state.get("slide_style") else "screen"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-") or "chart"
+
+
+def show_chart(chart, key: str, name: str | None = None) -> None:
+    """The chart, then PNG (2x) and SVG downloads, rendered only when clicked."""
+    file_name = _slug(name or key)
+    # Vega's own sizing ("pad": the builder's width is the data area), which Streamlit would replace
+    # with "fit" (squeezing axes, legends and labels into that width); exports use "pad" too.
+    sized = chart.properties(autosize=alt.AutoSizeParams(type="pad", contains="padding"))
+    st.altair_chart(sized, key=f"{key}_chart", width="content", alt=file_name.replace("-", " "))
+    with st.container(horizontal=True, gap="small"):
+        st.download_button("PNG", data=lambda: charts.to_png(chart, 2), file_name=f"{file_name}.png",
+                           mime="image/png", key=f"{key}.png_download", on_click="ignore",
+                           icon=":material/download:", help="the chart as a PNG image at twice screen size")
+        st.download_button("SVG", data=lambda: charts.to_svg(chart), file_name=f"{file_name}.svg",
+                           mime="image/svg+xml", key=f"{key}.svg_download", on_click="ignore",
+                           icon=":material/download:", help="the chart as an SVG vector image")
+
+
+# ------------------------------------------------------------------------------------------ errors
+
+EXPECTED = (ConfigError, CorpusError, StoreError, JobError, ValueError)
+
+
+def reason(exc: BaseException) -> str:
+    """What a person should read: the message of errors we raise on purpose, the type of others."""
+    if isinstance(exc, EXPECTED):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc} (the details are in the server log)"
+
+
+@contextlib.contextmanager
+def guard(what: str):
+    """Turn any error inside the block into st.error with the reason; the traceback goes to the log."""
+    try:
+        yield
+    except Exception as exc:  # Streamlit's rerun/stop signals are BaseExceptions and pass through
+        log.exception("%s failed", what)
+        st.error(f"**{what} failed.** {reason(exc)}", icon=":material/error:")
+
+
+# ---------------------------------------------------------------- cached reads of immutable things
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=16)
+def load_model(path: str, run_id: str):
+    """(model, src_vocab, tgt_vocab, config) of a finished run; a run id never changes its weights."""
+    return _store(path).load_model(run_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def decodes(path: str, run_id: str) -> list[dict]:
+    """A finished run's test decodes (tokens and attention matrices)."""
+    return _store(path).decodes(run_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=4096)
+def config(path: str, run_id: str) -> dict:
+    """A run's stored config as a dict (fixed from the moment the run is created)."""
+    return _store(path).run(run_id)["config"]
+
+
+def configs(run_ids) -> dict[str, dict]:
+    path = str(home())
+    return {rid: config(path, rid) for rid in run_ids}
+
+
+@st.cache_resource(show_spinner="Preparing the data…", max_entries=8)
+def load_data(data_config):
+    """The ParallelData of a DataConfig: a generated task or a stored corpus (both fixed by the config)."""
+    from attn.experiment import load_data as load
+    return load(data_config)
+
+
+@st.cache_resource(show_spinner="Reading the corpus…", max_entries=4)
+def parse_upload(names_and_hashes: tuple, options, _files: list):
+    """attn.dashboard_support.load_upload, once per uploaded content and options."""
+    return ds.load_upload(_files, options)

@@ -1,0 +1,38 @@
+"""Attention Lab: the frame. Navigation, the shared sidebar, and the error guard around every page.
+
+Run with `streamlit run dashboard.py`. Runs live in $ATTN_HOME (default ./runs).
+"""
+
+
+def main() -> None:
+    import streamlit as st
+
+    st.set_page_config(layout="wide", page_title="Attention Lab")
+    page = st.navigation([  # first, before the slow imports: the browser shows these links at once
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/data.py", title="Data", icon=":material/dataset:"),
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("pages/compare.py", title="Compare", icon=":material/stacked_line_chart:"),
+        st.Page("pages/attention.py", title="Attention", icon=":material/grid_on:"),
+        st.Page("pages/curves.py", title="Curves", icon=":material/show_chart:"),
+        st.Page("pages/runs.py", title="Runs", icon=":material/table_rows:"),
+        st.Page("pages/playground.py", title="Playground", icon=":material/calculate:"),
+    ])
+
+    import attn_ui as ui  # imports torch: a second or two on a server's first page view
+
+    ui.keep_widget_values()
+    with st.sidebar:
+        st.toggle("Slide style", key="slide_style",
+                  help="large fonts and thick lines on a white background, for projecting and for slides")
+        with ui.guard("Reading the run store"):
+            ui.runner()  # one per server process; it also marks runs a crashed server left behind
+            st.caption(ui.store_line())
+    with ui.framed(), ui.guard(page.title):
+        page.run()
+
+
+# Streamlit installs this file as sys.modules["__main__"], and attn.jobs' spawned training workers
+# re-run __main__ under the name "__mp_main__": there this file must only define main().
+if __name__ != "__mp_main__":
+    main()

@@ -1,0 +1,95 @@
+"""Attention: every variant's output and attention map for the same sentence, side by side."""
+import pandas as pd
+import streamlit as st
+
+import attn_ui as ui
+from attn import charts
+from attn import dashboard_support as ds
+from attn.evaluate import translate
+from attn.store import home
+from attn.tasks import TASKS
+from attn.text import TOKENIZERS
+
+NO_ATTENTION = ("This model has no attention map to draw. Its decoder is handed **one fixed vector**, the "
+                "encoder's summary of the whole sentence, and reads the same vector at every output step "
+                "($c_t = h_{\\mathrm{summary}}$). No output word can look back at a particular source word, so "
+                "there are no weights $\\alpha_{tj}$, and a long sentence has to fit into that one vector.")
+
+ui.require_frame()
+st.title("Attention maps")
+store, path = ui.store(), str(home())
+runs = store.runs(status="done")
+configs = ui.configs(runs["id"])
+groups = ds.comparison_groups(runs, configs)
+if groups.empty:
+    st.info(ui.EMPTY_HINT)
+    st.stop()
+
+labels = dict(zip(groups["key"], groups["label"]))
+ui.keep_valid("attention.group", list(labels))
+top = st.columns([3, 1, 2])
+group = top[0].selectbox("Runs trained with the same settings", list(labels), format_func=labels.get,
+                         key="attention.group")
+seeds = groups.set_index("key").loc[group, "seeds"]
+ui.keep_valid("attention.seed", seeds)
+seed = top[1].selectbox("Seed", seeds, key="attention.seed")
+source = top[2].radio("Sentence", ["test sentence", "your own"], key="attention.source", horizontal=True)
+
+run_ids = ds.latest_runs(runs, configs, group, seed)
+variant_of = dict(zip(runs["id"], runs["variant"]))
+data_cfg = configs[run_ids[0]]["data"]
+level = data_cfg["level"] if data_cfg.get("corpus") else TASKS[data_cfg["task"]].level
+detok = ("" if level == "char" else " ").join
+
+if source == "test sentence":
+    by_run = {rid: {d["index"]: d for d in ui.decodes(path, rid)} for rid in run_ids}
+    first = by_run[run_ids[0]]
+    bucket_names = list(store.buckets(run_ids[0])["bucket"])
+    pick = st.columns([1, 4, 2])
+    ui.keep_valid("attention.bucket", ["all", *bucket_names])
+    bucket = pick[0].selectbox("Length bucket", ["all", *bucket_names], key="attention.bucket")
+    indices = [i for i, d in first.items() if bucket == "all" or d["bucket"] == bucket_names.index(bucket)]
+    ui.keep_valid("attention.sentence", indices)
+    index = pick[1].selectbox("Test sentence", indices, key="attention.sentence",
+                              format_func=lambda i: ds.sentence_label(first[i], level))
+    view = pick[2].radio("Attention while", ["generated", "reference"], key="attention.view", horizontal=True,
+                         format_func={"generated": "writing its output", "reference": "reading the reference"}.get)
+    chosen = {variant_of[rid]: by_run[rid][index] for rid in run_ids if index in by_run[rid]}
+    gold = None
+    if not data_cfg.get("corpus"):
+        from attn.config import RunConfig
+        gold = ui.load_data(RunConfig.from_dict(configs[run_ids[0]]).data).test[index].align
+    st.markdown(f"**Source:** {detok(first[index]['src'])}  \n**Reference:** {detok(first[index]['ref'])}")
+else:
+    example = detok(next(iter(ui.decodes(path, run_ids[0])), {"src": []})["src"])
+    text = st.text_input("Type a sentence in the source language", example, key="attention.text")
+    tokens = TOKENIZERS[level](text.lower() if data_cfg.get("lowercase") else text)
+    if not tokens:
+        st.info("Type a sentence to translate.")
+        st.stop()
+    chosen, unknown = {}, set()
+    for rid in run_ids:
+        model, src_vocab, tgt_vocab, _ = ui.load_model(path, rid)
+        out, weights = translate(model, tokens, src_vocab, tgt_vocab)
+        chosen[variant_of[rid]] = {"src": tokens, "ref": None, "hyp": out, "weights": weights}
+        unknown |= {t for t in tokens if t not in src_vocab.stoi}
+    view, gold = "generated", None
+    if unknown:
+        st.warning(f"Not in the training vocabulary, read as <unk>: {', '.join(sorted(unknown))}",
+                   icon=":material/warning:")
+
+outputs = pd.DataFrame([{"variant": v, "output": detok(d["hyp"]),
+                         **({"matches reference": d["hyp"] == d["ref"]} if d.get("ref") is not None else {})}
+                        for v, d in chosen.items()])
+st.dataframe(outputs, hide_index=True)
+
+items, without = ds.attention_items(chosen, view, gold)
+for variant, decode in without.items():
+    with st.container(border=True):
+        st.markdown(f"**{variant}** — one vector for every step. {NO_ATTENTION}  \n"
+                    f"Its output: *{detok(decode['hyp']) or '(empty)'}*")
+if items:
+    ui.show_chart(charts.attention_grid(items, style=ui.style()), key="attention.grid", name="attention-maps")
+    if gold and view == "generated" and not any(it["gold"] for it in items):
+        st.caption("Gold alignments are outlined only where a model's output equals the reference; "
+                   "switch to *reading the reference* to see them for every variant.")

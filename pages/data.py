@@ -1,0 +1,127 @@
+"""Data: a built-in task or an imported corpus; a preview, source lengths with bucket edges, vocabularies."""
+import hashlib
+
+import streamlit as st
+
+import attn_ui as ui
+from attn import charts
+from attn import dashboard_support as ds
+from attn.config import PRESETS, limits
+from attn.tasks import LENGTH_DISTRIBUTIONS, TASKS
+
+
+def _task_changed():
+    st.session_state["data.length"] = ds.task_length_range(st.session_state["data.task"])
+
+
+ui.require_frame()
+st.title("Data")
+st.caption("What the models read. Train queues every run on the data chosen here.")
+lim = limits()
+default = PRESETS[ds.DEFAULT_PRESET].data
+source = st.radio("Data source", ["built-in task", "import a corpus"], key="data.source", horizontal=True)
+
+if source == "built-in task":
+    choose, describe = st.columns([1, 3], vertical_alignment="bottom")
+    task = choose.selectbox("Task", list(TASKS), key="data.task", on_change=_task_changed,
+                            index=list(TASKS).index(default.task))
+    spec = TASKS[task]
+    describe.markdown(spec.description)
+    lo_limit, hi_limit = spec.limits[0], min(spec.limits[1], lim["max_len"])
+    if "data.length" in st.session_state:  # clamp a remembered range into this task's limits
+        lo, hi = st.session_state["data.length"]
+        st.session_state["data.length"] = (max(lo_limit, min(lo, hi_limit)), max(lo_limit, min(hi, hi_limit)))
+    sizes = st.columns([3, 2, 1, 1, 1], gap="medium")
+    default_lo, default_hi = ds.task_length_range(task)
+    length = sizes[0].slider("Source sentence length (tokens)", lo_limit, hi_limit, key="data.length",
+                             value=(default_lo, min(default_hi, hi_limit)))
+    length_dist = sizes[1].radio("Lengths", LENGTH_DISTRIBUTIONS, key="data.length_dist", horizontal=True,
+                                 index=LENGTH_DISTRIBUTIONS.index(default.length_dist),
+                                 format_func={"uniform": "uniform", "natural": "natural (1/L)"}.get,
+                                 help="uniform: every length equally often; natural: P(L) ∝ 1/L, short "
+                                      "sentences common and long ones rare, as in real text")
+    n_train = sizes[2].number_input("Training pairs", 1, lim["n_train"], default.n_train, step=500,
+                                    key="data.n_train")
+    n_valid = sizes[3].number_input("Validation pairs", 1, 100_000, default.n_valid, step=100, key="data.n_valid")
+    n_test = sizes[4].number_input("Test pairs", 1, 100_000, default.n_test, step=100, key="data.n_test")
+else:
+    uploads = st.file_uploader("Corpus: one TSV file (source<TAB>target per line), or two line-aligned "
+                               "files, one sentence per line (plain text or .gz)", accept_multiple_files=True,
+                               key="data.files_upload")
+    opts = st.columns(4)
+    lowercase = opts[0].checkbox("Lowercase", key="data.lowercase")
+    max_len = opts[1].number_input("Longest sentence (tokens, 0 = any)", 0, lim["max_len"], 50,
+                                   key="data.corpus_max_len")
+    max_pairs = opts[2].number_input("Most pairs (0 = all)", 0, lim["n_train"], 20_000, step=1000,
+                                     key="data.max_pairs")
+    level = opts[3].selectbox("Tokens", ["word", "char"], key="data.level")
+
+buckets = st.columns([3, 3], gap="medium")
+n_buckets = buckets[0].slider("Length buckets", 1, 10, default.n_buckets, key="data.n_buckets")
+edges_text = buckets[1].text_input("…or bucket edges (e.g. 0,10,20,30,60)", key="data.edges",
+                                   help="bucket k holds lengths from edge k up to edge k+1, exclusive")
+
+try:
+    if source == "built-in task":
+        cfg = ds.task_data_config(task, length, n_train, n_valid, n_test, n_buckets, edges_text, length_dist)
+        data = ui.load_data(cfg)
+    else:
+        current = st.session_state.get("data_config")
+        options_cfg = ds.corpus_data_config("", "", lowercase=lowercase, max_len=max_len, max_pairs=max_pairs,
+                                            level=level, n_buckets=n_buckets, edges_text=edges_text)
+        if uploads:
+            if len(uploads) == 2:
+                ui.keep_valid("data.source_file", [f.name for f in uploads])
+                first = st.radio("Which file holds the source sentences?", [f.name for f in uploads],
+                                 key="data.source_file", horizontal=True)
+                uploads = sorted(uploads, key=lambda f: f.name != first)
+            files = [(f.name, f.getvalue()) for f in uploads]
+            digest = tuple((name, hashlib.sha256(blob).hexdigest()) for name, blob in files)
+            data, error = ui.parse_upload(digest, ds.corpus_options(options_cfg), files)
+            if error:
+                st.error(f"**This corpus cannot be used.** {error}", icon=":material/error:")
+                st.stop()
+            sha = data.report["sha256"]
+            if current is not None and current.corpus_sha256 == sha:
+                spec_path = current.corpus  # stored already
+            else:
+                spec_path, sha = ui.store_corpus(files)
+            cfg = ds.corpus_data_config(spec_path, sha, lowercase=lowercase, max_len=max_len, max_pairs=max_pairs,
+                                        level=level, n_buckets=n_buckets, edges_text=edges_text)
+        elif current is not None and current.corpus:
+            cfg = ds.corpus_data_config(current.corpus, current.corpus_sha256, lowercase=lowercase,
+                                        max_len=max_len, max_pairs=max_pairs, level=level,
+                                        n_buckets=n_buckets, edges_text=edges_text)
+            st.caption("Showing the corpus uploaded before (kept in the run store); upload files to replace it.")
+            data = ui.load_data(cfg)
+        else:
+            st.info("Upload a corpus: a TSV file such as Tatoeba's `eng-fra.txt`, or two files with one "
+                    "sentence per line, line N of one translating line N of the other.")
+            st.stop()
+except ValueError as exc:  # ConfigError and CorpusError included: a setting or a file that cannot be used
+    st.error(str(exc), icon=":material/error:")
+    st.stop()
+
+st.session_state["data_config"] = cfg
+overview = ds.data_overview(data, cfg)
+numbers = st.columns(5)
+for column, (label, value) in zip(numbers, [("training pairs", overview["train"]),
+                                            ("validation pairs", overview["valid"]),
+                                            ("test pairs", overview["test"]),
+                                            ("source vocabulary", overview["src_vocab"]),
+                                            ("target vocabulary", overview["tgt_vocab"])]):
+    column.metric(label, f"{value:,}")
+
+left, right = st.columns([1, 1], gap="large")
+with left:
+    ui.show_chart(charts.length_histogram(ds.source_lengths(data), overview["edges"], style=ui.style()),
+                  key="data.lengths", name="source-lengths")
+    st.caption("The test split, which Compare scores bucket by bucket; training data has the same spread.")
+with right:
+    st.markdown("**Training pairs (first 8)**")
+    st.table(ds.preview_pairs(data))
+skipped = data.report.get("skipped") or {}
+if skipped:
+    st.warning("Skipped lines: " + ", ".join(f"{n:,} {why}" for why, n in skipped.items()) + ". First problems: "
+               + "; ".join(data.report.get("first_problems", [])), icon=":material/warning:")
+st.caption(f"Train will use: {ds.describe_data(cfg)}; buckets {', '.join(overview['buckets'])}.")

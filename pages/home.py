@@ -1,0 +1,66 @@
+"""Home: why attention, the equation of every variant, the Lecture demo, and the state of the store."""
+import streamlit as st
+
+import attn_ui as ui
+from attn import dashboard_support as ds
+from attn.config import PRESETS
+
+ui.require_frame()
+st.title("Attention Lab")
+st.markdown(
+    "An encoder–decoder without attention squeezes the whole source sentence into **one fixed-length "
+    "vector**, and that vector becomes a bottleneck as sentences get longer. **Attention** lets every "
+    "output word look back at all the source words and take what it needs from them.")
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.subheader("The variants")
+    for variant, label in (("none", "No attention: one summary vector (Cho et al. 2014)"),
+                           ("additive", "Additive attention (Bahdanau et al. 2015)"),
+                           ("dot", "Dot-product attention, scaled (Luong et al. 2015, Vaswani et al. 2017)"),
+                           ("general", "General attention (Luong et al. 2015)")):
+        st.markdown(f"**{variant}** — {label}")
+        st.latex(ds.EQUATIONS[variant])
+    st.markdown("Every attention variant then turns the scores into weights and averages the encoder states "
+                "$h_j$ with them:")
+    st.latex(ds.EQUATIONS["context"])
+
+with right:
+    st.subheader("Lecture demo")
+    st.markdown(f"One click trains **none**, **additive** and **dot** side by side: "
+                f"{ds.describe_data(PRESETS['lecture'].data)}, {PRESETS['lecture'].train.epochs} epochs — "
+                "meant to take about a minute on a 2-core laptop. Runs trained before come back from the store at once.")
+    if st.button("Lecture demo", key="home.lecture_button", type="primary", icon=":material/play_arrow:"):
+        run_ids, ready, errors = ui.submit_all(ds.lecture_configs())
+        for error in errors:
+            st.error(error, icon=":material/error:")
+        if run_ids and ready == len(run_ids):
+            st.success("All three were trained before; their results are ready on Compare.")
+        elif run_ids:
+            st.success(f"Queued {len(run_ids) - ready} run(s)" + (f"; {ready} came from the store" if ready else "")
+                       + ". Watch them on Train.")
+    st.page_link("pages/train.py", label="Watch training live", icon=":material/model_training:")
+    st.page_link("pages/compare.py", label="Compare by sentence length", icon=":material/stacked_line_chart:")
+
+    st.subheader("Stored runs")
+    runs = ui.store().runs()
+    if runs.empty:
+        st.info("No runs stored yet. Press **Lecture demo** above, or queue runs on **Train**.")
+    else:
+        counts = ds.status_counts(runs)
+        for column, (status, n) in zip(st.columns(len(counts)), counts.items()):
+            column.metric(status, n)
+        groups = ds.comparison_groups(runs, ui.configs(runs.loc[runs["status"] == "done", "id"]))
+        if groups.empty:
+            st.caption("No run has finished yet.")
+        else:
+            latest = groups.iloc[0]
+            ids = ds.latest_runs(runs, ui.configs(runs.loc[runs["status"] == "done", "id"]), latest["key"])
+            table = runs.set_index("id").loc[ids, ["variant", "seed", "bleu", "train_seconds", "finished"]]
+            st.markdown(f"**Last finished comparison** — {latest['label']}")
+            st.dataframe(table.reset_index(drop=True), hide_index=True,
+                         column_config={"bleu": st.column_config.NumberColumn("BLEU (test)", format="%.1f"),
+                                        "train_seconds": st.column_config.NumberColumn("training (s)",
+                                                                                       format="%.0f"),
+                                        "finished": st.column_config.DatetimeColumn("finished",
+                                                                                    format="HH:mm:ss")})

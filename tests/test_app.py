@@ -1,0 +1,466 @@
+"""The dashboard through Streamlit's AppTest, and the pure helpers behind its pages.
+
+Every test runs against its own ATTN_HOME (never ./runs). One tiny training (reverse task, 2 epochs,
+emb 16, hidden 32) is queued from the Train page once per module; the Compare, Attention, Curves,
+Home and Runs tests read the runs it stored.
+"""
+import gzip
+import json
+import os
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from attn import dashboard_support as ds
+from attn.config import PRESETS, ConfigError, DataConfig
+from attn.corpus import CorpusOptions
+from attn.data import Pair, ParallelData
+from attn.store import FINISHED, RunStore
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PAGES = ("home", "data", "train", "compare", "attention", "curves", "runs", "playground")
+TSV = "Go.\tVa !\nHi.\tSalut !\nRun!\tCours !\nWho?\tQui ?\nWow!\tÇa alors !\nFire!\tAu feu !\n".encode()
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(os.path.join(ROOT, "dashboard.py"), default_timeout=60)
+    return at.run()
+
+
+def _open(at: AppTest, page: str) -> AppTest:
+    return at.switch_page(f"pages/{page}.py").run()
+
+
+def _charts(at: AppTest) -> list:
+    return list(at.get("vega_lite_chart"))
+
+
+def _clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def _until(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("ATTN_HOME", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture
+def app(home):
+    return _app()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Tiny runs (none, additive, dot; seed 0) queued from the Train page; waits until they end."""
+    path = tmp_path_factory.mktemp("trained")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ATTN_HOME", str(path))
+        at = _open(_app(), "train")
+        at.selectbox(key="train.preset").set_value("tiny")
+        at.button(key="train.preset_button").click().run()
+        at.button(key="train.queue_button").click().run()
+        _clean(at)
+        assert "3 run(s) queued" in at.success[0].value
+        assert len(at.progress) == 3 and len(_charts(at)) == 1  # live progress and the live chart
+        store = RunStore(path)
+        _until(lambda: len(store.runs()) == 3 and set(store.runs()["status"]) <= set(FINISHED), 60,
+               "the tiny runs to finish")
+    return path
+
+
+@pytest.fixture
+def trained_app(trained, monkeypatch):
+    monkeypatch.setenv("ATTN_HOME", str(trained))
+    return _app()
+
+
+# ------------------------------------------------------------------------------ every page, empty store
+
+MAIN_WIDGETS = {
+    "home": [("button", "home.lecture_button")],
+    "data": [("radio", "data.source"), ("selectbox", "data.task"), ("slider", "data.length"),
+             ("number_input", "data.n_train"), ("slider", "data.n_buckets"), ("text_input", "data.edges")],
+    "train": [("multiselect", "train.variants"), ("text_input", "train.seeds"), ("selectbox", "train.style"),
+              ("number_input", "train.emb"), ("number_input", "train.hidden"), ("number_input", "train.epochs"),
+              ("number_input", "train.batch"), ("number_input", "train.lr"), ("slider", "train.teacher_forcing"),
+              ("button", "train.queue_button")],
+    "playground": [("number_input", "playground.seed"), ("radio", "playground.mask"),
+                   ("toggle", "playground.scaled")],
+}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_with_an_empty_store(app, page):
+    at = _open(app, page)
+    _clean(at)
+    for kind, key in MAIN_WIDGETS.get(page, []):
+        assert getattr(at, kind)(key=key) is not None
+    assert at.toggle(key="slide_style").value is False
+    assert "0 runs stored" in at.sidebar.caption[0].value
+
+
+@pytest.mark.parametrize("page", ["compare", "attention", "curves", "runs"])
+def test_pages_without_runs_say_what_to_do(app, page):
+    at = _open(app, page)
+    assert "Lecture demo" in at.info[0].value and not _charts(at)
+
+
+def test_home_shows_the_equation_of_every_variant(app):
+    assert len(app.latex) == 5
+    assert "No runs stored yet" in app.info[0].value
+
+
+def test_widget_values_survive_switching_pages(app):
+    at = _open(app, "train")
+    at.number_input(key="train.epochs").set_value(3).run()
+    at.text_input(key="train.seeds").set_value("0,1").run()
+    _open(at, "playground")
+    at = _open(at, "train")
+    assert at.number_input(key="train.epochs").value == 3
+    assert at.text_input(key="train.seeds").value == "0,1"
+
+
+def test_bad_train_settings_show_an_error_and_queue_nothing(app, home):
+    at = _open(app, "train")
+    at.text_input(key="train.seeds").set_value("zero").run()
+    at.button(key="train.queue_button").click().run()
+    assert not at.exception and "seeds" in at.error[0].value
+    at.text_input(key="train.seeds").set_value("0").run()
+    at.number_input(key="train.hidden").set_value(33).run()
+    at.button(key="train.queue_button").click().run()
+    assert not at.exception and "must be even" in at.error[0].value
+    assert RunStore(home).runs().empty
+
+
+def test_train_page_shows_progress_and_cancel_for_an_active_run(app, home):
+    run_id = RunStore(home).create_run(PRESETS["tiny"], status="queued")
+    at = _open(app, "train")
+    _clean(at)
+    assert "queued" in at.progress[0].text
+    assert at.button(key=f"train.{run_id}.cancel_button") is not None
+    assert len(_charts(at)) == 1
+    RunStore(home).set_status(run_id, "cancelled", error="stopped by request")
+    at = _open(at, "train")
+    assert "No run is training" in at.info[0].value
+    assert any("cancelled: stopped by request" in m.value for m in at.markdown)  # listed as recently finished
+    at.button(key=f"train.{run_id}.resubmit_button").click().run()
+    _clean(at)
+    newest = RunStore(home).runs().iloc[0]  # newest first: the same config, queued again
+    assert newest["id"] != run_id and newest["status"] in ("queued", "running")
+    import attn_ui
+    attn_ui.runner().cancel(newest["id"])  # the server's runner (one per ATTN_HOME), outside a script run
+
+
+def test_a_broken_store_shows_errors_not_tracebacks(home):
+    (home / "runs.sqlite").write_text("not a database, " * 100)
+    at = _app()
+    for page in PAGES:
+        at = _open(at, page)
+        assert not at.exception
+        if page != "playground":  # the playground never reads the store
+            assert any("runs.sqlite" in e.value for e in at.error), page
+
+
+# ------------------------------------------------------------------------------------------- charts
+
+def _backgrounds(at: AppTest) -> set:
+    return {json.loads(c.proto.spec).get("config", {}).get("background") for c in _charts(at)}
+
+
+def test_slide_style_reaches_the_charts(app):
+    at = _open(app, "playground")
+    assert _backgrounds(at) == {None}  # screen style: the page's own background
+    at.toggle(key="slide_style").set_value(True).run()
+    assert _backgrounds(at) == {"white"}
+    assert _open(at, "data").toggle(key="slide_style").value is True  # and it stays on across pages
+
+
+def test_every_chart_has_png_and_svg_downloads(app):
+    at = _open(app, "playground")
+    labels = [b.label for b in at.download_button]
+    assert len(_charts(at)) == 5
+    assert labels.count("PNG") == 5 and labels.count("SVG") == 5
+
+
+# ------------------------------------------------------------------------------------------ playground
+
+def test_playground_default_shapes_are_3x5_weights_and_3x6_output(app):
+    at = _open(app, "playground")
+    _clean(at)
+    shapes = {m.label: m.value for m in at.metric}
+    assert shapes["weights shape"] == "(3, 5)" and shapes["output shape"] == "(3, 6)"
+    assert shapes["Q shape"] == "(3, 4)" and shapes["K shape"] == "(5, 4)" and shapes["V shape"] == "(5, 6)"
+    assert at.number_input(key="playground.seed").value == 0
+
+
+def test_playground_masks_and_scaling_render(app):
+    at = _open(app, "playground")
+    for mask in ("causal", "custom", "none"):
+        at.radio(key="playground.mask").set_value(mask).run()
+        _clean(at)
+    at.toggle(key="playground.scaled").set_value(False).run()
+    at.number_input(key="playground.seed").set_value(3).run()
+    _clean(at)
+    assert "/ √d" not in _charts(at)[0].proto.spec
+
+
+# ------------------------------------------------------------------------------------------------ data
+
+def test_data_page_stores_the_chosen_task_for_train(app):
+    at = _open(app, "data")
+    at.selectbox(key="data.task").set_value("reverse").run()
+    _clean(at)
+    assert at.slider(key="data.length").value == (3, 20)  # the new task's default range
+    assert at.session_state["data_config"].task == "reverse"
+    assert len(_charts(at)) == 1 and len(at.table) == 1
+    at = _open(at, "train")
+    assert "task reverse" in at.markdown[0].value
+
+
+def test_data_page_defaults_give_the_lecture_data(app):
+    at = _open(app, "data")
+    assert at.session_state["data_config"] == PRESETS["lecture"].data
+
+
+def test_data_page_shows_bad_bucket_edges_as_an_error(app):
+    at = _open(app, "data")
+    at.text_input(key="data.edges").set_value("10,5").run()
+    assert not at.exception and "increasing" in at.error[0].value
+
+
+def test_malformed_upload_shows_the_corpus_error_not_an_exception(app):
+    at = _open(app, "data")
+    at.radio(key="data.source").set_value("import a corpus").run()
+    at.file_uploader(key="data.files_upload").set_value(("bad.tsv", b"no tab here\nnor here\n", "text/plain")).run()
+    assert not at.exception
+    assert "bad.tsv" in at.error[0].value and "tab" in at.error[0].value
+
+
+def test_good_upload_is_stored_by_content_hash_and_used_by_train(app, home):
+    at = _open(app, "data")
+    at.radio(key="data.source").set_value("import a corpus").run()
+    at.file_uploader(key="data.files_upload").set_value(("fr.tsv", TSV, "text/plain")).run()
+    _clean(at)
+    cfg = at.session_state["data_config"]
+    assert cfg.corpus and cfg.corpus_sha256 and (home / "corpora" / cfg.corpus_sha256).is_dir()
+    at = _open(at, "train")
+    assert "imported corpus" in at.markdown[0].value
+
+
+def test_load_upload_returns_the_reason_for_a_bad_file():
+    data, error = ds.load_upload([("broken.tsv", b"one\ntwo\nthree\n")])
+    assert data is None and error.startswith("broken.tsv") and "no tab" in error
+
+
+def test_load_upload_reads_a_tsv_and_two_parallel_files():
+    data, error = ds.load_upload([("fr.tsv", gzip.compress(TSV))])
+    assert error is None and len(data.train) + len(data.valid) + len(data.test) == 6
+    src, tgt = b"a b\nc d\ne f\n", b"A B\nC D\nE F\n"
+    data, error = ds.load_upload([("s.txt", src), ("t.txt", tgt)], CorpusOptions(lowercase=True))
+    assert error is None and data.name == "s.txt+t.txt"
+
+
+def test_load_upload_refuses_misaligned_files_and_wrong_counts():
+    _, error = ds.load_upload([("s.txt", b"a\nb\n"), ("t.txt", b"a\n")])
+    assert "different line counts" in error
+    assert "got 3 files" in ds.load_upload([("a", b"x"), ("b", b"x"), ("c", b"x")])[1]
+    assert "zip archive" in ds.load_upload([("c.zip", b"PK\x03\x04rest")])[1]
+
+
+# --------------------------------------------------------------------------------------- with runs
+
+def test_tiny_training_from_train_page_finishes(trained):
+    runs = RunStore(trained).runs()
+    assert sorted(runs["variant"]) == ["additive", "dot", "none"]
+    assert set(runs["status"]) == {"done"}, runs[["status", "error"]]
+
+
+def test_compare_shows_the_trained_runs(trained_app):
+    at = _open(trained_app, "compare")
+    _clean(at)
+    assert len(at.multiselect(key="compare.runs").value) == 3
+    assert len(_charts(at)) == 1 and len(at.dataframe) == 1
+    assert set(at.dataframe[0].value["variant"]) == {"none", "additive", "dot"}
+    assert any("Luong decoder" in c.value for c in at.main.caption)
+    at.selectbox(key="compare.metric").set_value("align").run()
+    _clean(at)
+    assert set(at.dataframe[0].value["variant"]) == {"additive", "dot"}  # none has no attention to score
+
+
+def test_attention_draws_maps_and_explains_the_missing_one(trained_app):
+    at = _open(trained_app, "attention")
+    _clean(at)
+    assert len(_charts(at)) == 1 and len(at.dataframe[0].value) == 3
+    assert any("one fixed vector" in m.value for m in at.markdown)
+    at.radio(key="attention.view").set_value("reference").run()
+    _clean(at)
+    assert "gold" in _charts(at)[0].proto.spec
+    at.selectbox(key="attention.bucket").select_index(2).run()
+    _clean(at)
+    at.radio(key="attention.source").set_value("your own").run()
+    at.text_input(key="attention.text").set_value("a b c d zz").run()
+    assert not at.exception and len(_charts(at)) == 1
+    assert "zz" in at.warning[0].value  # unknown words are named
+
+
+def test_curves_show_the_trained_runs_every_way(trained_app):
+    at = _open(trained_app, "curves")
+    _clean(at)
+    assert len(at.multiselect(key="curves.runs").value) == 3 and len(_charts(at)) == 1
+    for x in ("epoch", "elapsed"):
+        at.radio(key="curves.x").set_value(x).run()
+        _clean(at)
+    at.radio(key="curves.layout").set_value("overlay").run()
+    at.toggle(key="curves.log").set_value(True).run()
+    at.slider(key="curves.smoothing").set_value(0.5).run()
+    _clean(at)
+    assert "log" in _charts(at)[0].proto.spec
+
+
+def test_home_shows_counts_and_the_last_comparison(trained_app):
+    _clean(trained_app)
+    assert {m.label: m.value for m in trained_app.metric} == {"done": "3"}
+    assert len(trained_app.dataframe[0].value) == 3
+    assert "3 runs stored" in trained_app.sidebar.caption[0].value
+
+
+def test_lecture_demo_returns_trained_runs_at_once(trained_app, trained, monkeypatch):
+    monkeypatch.setitem(PRESETS, "lecture", PRESETS["tiny"])  # the tiny runs stand in for the lecture
+    at = trained_app.button(key="home.lecture_button").click().run()
+    _clean(at)
+    assert "trained before" in at.success[0].value
+    assert len(RunStore(trained).runs()) == 3
+
+
+def test_runs_page_filters_renames_and_exports(trained_app, trained):
+    at = _open(trained_app, "runs")
+    _clean(at)
+    assert len(at.dataframe[0].value) == 3
+    at.multiselect(key="runs.variant").set_value(["dot"]).run()
+    assert list(at.dataframe[0].value["variant"]) == ["dot"]
+    run_id = at.dataframe[0].value["id"][0]
+    at.multiselect(key="runs.selected").set_value([run_id]).run()
+    at.text_input(key="runs.new_name").set_value("dot, tiny").run()
+    at.button(key="runs.rename_button").click().run()
+    _clean(at)
+    assert RunStore(trained).run(run_id)["name"] == "dot, tiny"
+    assert {b.label for b in at.download_button} >= {"CSV (bucket metrics)", "JSON (configs, metrics, curves)"}
+
+
+def test_runs_page_deletes_finished_runs_and_refuses_active_ones(app, home):
+    store = RunStore(home)
+    done = store.create_run(PRESETS["tiny"], status="cancelled")
+    active = store.create_run(PRESETS["tiny"].with_variant("dot"), status="queued")
+    at = _open(app, "runs")
+    at.multiselect(key="runs.selected").set_value([active]).run()
+    at.checkbox(key="runs.confirm_delete").check().run()
+    at.button(key="runs.delete_button").click().run()
+    assert not at.exception and "cancel it before deleting" in at.error[0].value
+    at.multiselect(key="runs.selected").set_value([done]).run()
+    at.button(key="runs.delete_button").click().run()
+    assert not at.exception and "Deleted 1" in at.success[0].value
+    assert list(store.runs()["id"]) == [active]
+
+
+# ------------------------------------------------------------------------------------- pure helpers
+
+def test_parse_seeds_reads_lists_and_ranges():
+    assert ds.parse_seeds("0") == [0]
+    assert ds.parse_seeds(" 2, 0,2 ") == [2, 0]
+    assert ds.parse_seeds("0-2,5") == [0, 1, 2, 5]
+    for bad in ("", "a", "-1", "3-1"):
+        with pytest.raises(ValueError, match="seed"):
+            ds.parse_seeds(bad)
+
+
+def test_plan_runs_is_seeds_times_variants():
+    configs = ds.plan_runs(PRESETS["tiny"], ["none", "dot"], [0, 1])
+    assert [(c.model.variant, c.seed) for c in configs] == [("none", 0), ("dot", 0), ("none", 1), ("dot", 1)]
+    with pytest.raises(ConfigError, match="at least one variant"):
+        ds.plan_runs(PRESETS["tiny"], [], [0])
+
+
+def test_training_config_with_preset_values_is_the_preset():
+    v = ds.preset_values("tiny")
+    cfg = ds.training_config(PRESETS["tiny"].data, "tiny", style=v["train.style"], emb=v["train.emb"],
+                             hidden=v["train.hidden"], scaled=v["train.scaled"], epochs=v["train.epochs"],
+                             batch=v["train.batch"], lr=v["train.lr"], teacher_forcing=v["train.teacher_forcing"])
+    assert cfg.key() == PRESETS["tiny"].key()
+    with pytest.raises(ConfigError, match="hidden"):
+        ds.training_config(PRESETS["tiny"].data, "tiny", style="luong", emb=16, hidden=31, scaled=True, epochs=1,
+                           batch=8, lr=0.01, teacher_forcing=1.0)
+
+
+def test_task_data_config_with_the_default_widgets_is_the_lecture_data():
+    lecture = PRESETS["lecture"].data
+    assert ds.task_data_config(lecture.task, ds.task_length_range(lecture.task), lecture.n_train, lecture.n_valid,
+                               lecture.n_test) == lecture
+    cfg = ds.task_data_config("reverse", (3, 12), 300, 40, 60, 4, "0,5,10,20", "uniform")
+    assert (cfg.min_len, cfg.max_len, cfg.buckets, cfg.length_dist) == (None, 12, (0, 5, 10, 20), "uniform")
+
+
+def test_comparison_groups_and_latest_runs():
+    base = PRESETS["tiny"].to_dict()
+    other = PRESETS["lecture"].to_dict()
+    configs = {"a": base, "b": base, "c": base, "d": other}
+    runs = pd.DataFrame({"id": ["a", "b", "c", "d"], "status": ["done"] * 4, "task": ["reverse"] * 3 + ["toy-fr"],
+                         "variant": ["dot", "dot", "none", "dot"], "seed": [0, 0, 0, 0], "style": ["luong"] * 4,
+                         "finished": pd.to_datetime([3, 1, 2, 0], unit="s")})
+    groups = ds.comparison_groups(runs, configs)
+    assert list(groups["runs"]) == [3, 1] and groups["variants"][0] == ["none", "dot"]
+    assert ds.latest_runs(runs, configs, groups["key"][0]) == ["c", "a"]  # newest dot (a), in variant order
+    assert ds.comparison_key({**base, "seed": 5}) == groups["key"][0]
+
+
+def test_progress_text_and_seconds():
+    row = {"name": "dot seed 0", "status": "running", "step": 10, "total_steps": 40, "epoch": 1, "epochs": 4,
+           "eta": 75.0}
+    assert ds.progress_text(row) == "dot seed 0 — epoch 1/4 · step 10/40 · ETA 1 min 15 s"
+    assert ds.progress_text({**row, "status": "queued"}) == "dot seed 0 — queued"
+    assert ds.format_seconds(float("nan")) == "–" and ds.format_seconds(7200) == "2 h 00 min"
+
+
+def test_attention_items_set_none_apart_and_label_the_stop_row():
+    src = ["a", "b"]
+    decodes = {"none": {"src": src, "ref": ["b", "a"], "hyp": ["b", "a"], "weights": None, "forced": None},
+               "dot": {"src": src, "ref": ["b", "a"], "hyp": ["b", "a"], "weights": np.full((3, 2), 0.5),
+                       "forced": np.full((2, 2), 0.5)}}
+    gold = frozenset({(0, 1), (1, 0)})
+    items, without = ds.attention_items(decodes, "generated", gold)
+    assert list(without) == ["none"] and items[0]["out_tokens"] == ["b", "a", "</s>"] and items[0]["gold"] == gold
+    items, _ = ds.attention_items(decodes, "reference", gold)
+    assert items[0]["out_tokens"] == ["b", "a"] and items[0]["weights"].shape == (2, 2)
+
+
+def test_playground_masks():
+    assert ds.playground_mask("none", 3, 5) is None
+    causal = ds.playground_mask("causal", 3, 5)
+    assert causal.shape == (3, 5) and causal[0].tolist() == [True, False, False, False, False]
+    with pytest.raises(ValueError, match="3×5"):
+        ds.playground_mask("custom", 3, 5, np.ones((2, 2)))
+    matrix, emptied = ds.editor_matrix(pd.DataFrame([[1.0, None]]))
+    assert matrix.tolist() == [[1.0, 0.0]] and emptied == 1
+
+
+def test_describe_data_and_overview():
+    pairs = tuple(Pair(("a", "b"), ("b", "a")) for _ in range(5))
+    data = ParallelData("t", pairs, pairs[:1], pairs[:2])
+    overview = ds.data_overview(data, DataConfig(task="reverse"))
+    assert (overview["train"], overview["src_vocab"]) == (5, 6)
+    assert "sources of 3–20 tokens" in ds.describe_data(DataConfig(task="reverse", n_train=10))
+    assert ds.preview_pairs(data, 2).index.tolist() == [1, 2]
