@@ -369,15 +369,17 @@ def _cell(n_cols: int, n_rows: int, th: _Theme, budget: float = 1.0) -> int:
 
 
 def _x_token_axis(labels: Sequence[str], cell: int, th: _Theme, title: str) -> alt.Axis:
-    # -45 degree labels need ~1.5 font heights of step to clear each other; -90 needs one.
+    # -45 degree labels need ~1.5 font heights of step to clear each other; -90 needs one. The cell
+    # size guarantees that spacing, so overlap removal stays off: Vega's bounding boxes of rotated
+    # labels overlap even when the text does not, and it would drop every other source word.
     angle = -45 if cell >= 1.5 * th.label + 2 else -90
     return alt.Axis(title=title, orient="top", labelExpr=_label_expr(labels), labelAngle=angle,
-                    labelAlign="left", labelBaseline="middle", labelOverlap="greedy",
+                    labelAlign="left", labelBaseline="middle", labelOverlap=False,
                     labelLimit=th.label_limit, labelPadding=4, ticks=False, domain=False)
 
 
 def _y_token_axis(labels: Sequence[str], th: _Theme, title: str) -> alt.Axis:
-    return alt.Axis(title=title, labelExpr=_label_expr(labels), labelOverlap="greedy",
+    return alt.Axis(title=title, labelExpr=_label_expr(labels), labelOverlap=False,
                     labelLimit=th.label_limit, ticks=False, domain=False)
 
 

@@ -199,7 +199,11 @@ class JobRunner:
             job.process = self._context.Process(
                 target=_work, name=f"attn-run-{job.run_id}", daemon=True,
                 args=(str(self.store.home), job.run_id, threads_per_job(self.max_jobs), os.getpid()))
-            job.process.start()
+            try:
+                job.process.start()
+            except Exception as exc:  # a run that cannot start must not stay "queued" for ever
+                self.store.set_status(job.run_id, "failed", error=f"the worker process could not start: {exc}")
+                continue
             self._running[job.run_id] = job
 
     def _reap(self) -> None:
