@@ -2,16 +2,23 @@
 `show_chart`, the error guard and cached loaders of immutable things (finished runs' models, decodes).
 
 Every write action lives here (submit_all, resubmit, cancel, store_corpus, rename_run, delete_runs), called from
-the Home, Data, Train and Runs pages, so a later read-only mode has one place to guard.
+the Home, Data, Train and Runs pages. Each one asks `refusal` first, so read-only lecture mode and the admin
+password are enforced here, whatever a page shows; pages also disable the widgets of refused actions.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
+import dataclasses
+import hashlib
+import hmac
 import logging
 import os
 import re
 import runpy
+import secrets
 import threading
+import time
 import uuid
 
 import altair as alt
@@ -22,6 +29,7 @@ from attn import dashboard_support as ds
 from attn.config import ConfigError
 from attn.corpus import CorpusError
 from attn.jobs import JobError, JobRunner
+from attn.settings import ServerSettings, server_settings
 from attn.store import RunStore, StoreError, home
 
 log = logging.getLogger("attn.dashboard")
@@ -41,7 +49,8 @@ def _store(path: str) -> RunStore:
 
 @st.cache_resource(show_spinner=False)
 def _runner(path: str) -> JobRunner:
-    return JobRunner(_store(path))
+    s = settings()
+    return JobRunner(_store(path), max_jobs=s.max_jobs, max_queued=s.max_queued)
 
 
 def store() -> RunStore:
@@ -66,6 +75,9 @@ def session_id() -> str:
 
 def submit_all(configs) -> tuple[list[str], int, list[str]]:
     """Queue every config -> (run ids, how many were trained before, reasons some were refused)."""
+    refused = refusal("train")
+    if refused:
+        return [], 0, [refused]
     ids, errors = [], []
     for cfg in configs:
         try:
@@ -77,24 +89,53 @@ def submit_all(configs) -> tuple[list[str], int, list[str]]:
 
 
 def resubmit(run_id: str) -> None:
-    """Button callback: train an interrupted or failed run's config again."""
+    """Button callback: train an interrupted or failed run's config again; a refusal goes to 'notice'."""
+    if not _allowed("train"):
+        return
     with guard("Training the run again"):
         runner().resubmit(run_id, session=session_id())
 
 
+def upload_limit_mb() -> int:
+    """The largest corpus file an upload may have: ATTN_MAX_UPLOAD_MB, capped by server.maxUploadSize."""
+    return min(settings().max_upload_mb, int(st.get_option("server.maxUploadSize")))
+
+
+def check_upload(files: list[tuple[str, bytes]]) -> None:
+    """Raise ValueError naming the first file larger than `upload_limit_mb` (checked before parsing)."""
+    limit = upload_limit_mb()
+    for name, blob in files:
+        if len(blob) > limit * 2**20:
+            raise ValueError(f"{name} is {len(blob) / 2**20:.1f} MB, more than the {limit} MB a corpus file may "
+                             "have here (ATTN_MAX_UPLOAD_MB, server.maxUploadSize); import it with "
+                             "`python -m attn` instead")
+
+
 def store_corpus(files: list[tuple[str, bytes]]) -> tuple[str, str]:
-    """Keep an uploaded corpus in the run store -> (DataConfig.corpus spec, sha256)."""
+    """Keep an uploaded corpus in the run store -> (DataConfig.corpus spec, sha256).
+
+    The store names the folder by the content's sha256 and the files corpus.tsv / source.txt /
+    target.txt; the uploaded file names are only shown, never part of a path.
+    """
+    refused = refusal("upload")
+    if refused:
+        raise Refused(refused)
+    check_upload(files)
     return store().store_corpus(dict(files))
 
 
 def cancel(run_id: str) -> None:
-    """Stop a queued or training run (a button callback)."""
+    """Stop a queued or training run (a button callback); a refusal goes to 'notice'."""
+    if not _allowed("cancel"):
+        return
     with guard("Cancelling the run"):
         runner().cancel(run_id)
 
 
 def rename_run(run_id: str, key: str) -> None:
     """Button callback: rename `run_id` to the text in widget `key`; the outcome goes to 'notice'."""
+    if not _allowed("rename"):
+        return
     try:
         store().rename(run_id, st.session_state.get(key, ""))
         st.session_state["notice"] = ("success", "Renamed.")
@@ -104,6 +145,8 @@ def rename_run(run_id: str, key: str) -> None:
 
 def delete_runs(run_ids) -> None:
     """Button callback: delete finished runs with everything stored with them."""
+    if not _allowed("delete"):
+        return
     try:
         store().delete(list(run_ids))
         st.session_state["notice"] = ("success", f"Deleted {len(run_ids)} run(s).")
@@ -118,6 +161,147 @@ def show_notice() -> None:
         st.success(text, icon=":material/check_circle:")
     elif kind == "error":
         st.error(text, icon=":material/error:")
+
+
+# ------------------------------------------------------------------ who may write: read-only mode, admin password
+
+class Refused(PermissionError):
+    """A write action this visitor may not do on this server (read-only mode, no admin password)."""
+
+
+ACTIONS = {"train": "Training", "cancel": "Cancelling runs", "rename": "Renaming runs",
+           "delete": "Deleting runs", "upload": "Uploading a corpus"}
+ADMIN_KEY = "admin_fingerprint"        # session state: fingerprint of the password this visitor entered
+PASSWORD_KEY = "admin_password_input"  # the sidebar field (no "." in it: keep_widget_values leaves it alone)
+WRONG_PER_MINUTE = 30                  # wrong passwords the whole server checks per minute, against guessing
+_PROCESS_KEY = secrets.token_bytes(32)  # fingerprints are HMACs under a key that dies with the process
+_wrong: collections.deque = collections.deque()  # times of recent wrong passwords (all sessions)
+_wrong_lock = threading.Lock()
+
+
+def settings() -> ServerSettings:
+    """This server's settings (attn.settings), with the admin password also taken from st.secrets."""
+    s = server_settings()
+    if s.admin_password is None:
+        secret = _secret_password()
+        if secret is not None:
+            s = dataclasses.replace(s, admin_password=secret)
+    return s
+
+
+def _secret_password() -> str | None:
+    """st.secrets["admin_password"], or None without a secrets file. A broken file raises ConfigError."""
+    try:
+        value = st.secrets.get("admin_password")
+    except FileNotFoundError as exc:  # StreamlitSecretNotFoundError: no file, or one that does not parse
+        if getattr(exc, "error_id", None) == "no-secrets-found":
+            return None
+        raise ConfigError(f"the Streamlit secrets cannot be read, so the admin password is unknown: {exc}") from None
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"admin_password in the Streamlit secrets must be a string, got {type(value).__name__}")
+    return value
+
+
+def _fingerprint(password: str) -> str:
+    return hmac.new(_PROCESS_KEY, password.encode(), hashlib.sha256).hexdigest()
+
+
+def is_admin(s: ServerSettings | None = None) -> bool:
+    """True when this visitor entered the admin password now in force."""
+    s = s or settings()
+    entered = st.session_state.get(ADMIN_KEY)
+    return bool(s.admin_password and entered and hmac.compare_digest(entered, _fingerprint(s.admin_password)))
+
+
+def refusal(*actions: str) -> str | None:
+    """Why this visitor may not do `actions` (keys of ACTIONS) on this server, or None when they may.
+
+    Settings that cannot be read refuse every action (a broken secrets file must not open the server).
+    """
+    names = [ACTIONS[a] for a in actions]
+    what = " and ".join([names[0], *(n.lower() for n in names[1:])])
+    is_, needs = ("is", "needs") if len(names) == 1 else ("are", "need")
+    try:
+        s = settings()
+    except ConfigError as exc:
+        return f"{what} {is_} switched off: this server's settings cannot be read ({exc})."
+    if not s.locked or is_admin(s):
+        return None
+    if s.read_only:
+        unlock = " The lecturer can unlock this with the admin password in the sidebar." if s.admin_password else ""
+        return (f"This server is in read-only lecture mode (ATTN_READ_ONLY=1): {what.lower()} {is_} switched off. "
+                f"You can browse the stored runs and type your own sentences on the Attention page.{unlock}")
+    return f"{what} {needs} the admin password (set by ATTN_ADMIN_PASSWORD): enter it in the sidebar."
+
+
+def _allowed(action: str) -> bool:
+    """For button callbacks: True, or False with the refusal left in 'notice' for the page to show."""
+    refused = refusal(action)
+    if refused:
+        st.session_state["notice"] = ("error", refused)
+    return refused is None
+
+
+def show_refusal(*actions: str) -> str | None:
+    """Show why `actions` are refused (one info box) and return the reason; None, and nothing shown, if allowed."""
+    refused = refusal(*actions)
+    if refused:
+        st.info(refused, icon=":material/lock:")
+    return refused
+
+
+def _check_password() -> None:
+    """The sidebar field's callback: remember a right password in session state; say so when wrong."""
+    entered = st.session_state.get(PASSWORD_KEY) or ""
+    st.session_state[PASSWORD_KEY] = ""  # the password itself is not kept
+    if not entered:
+        return
+    now = time.monotonic()
+    with _wrong_lock:
+        while _wrong and now - _wrong[0] > 60:
+            _wrong.popleft()
+        if len(_wrong) >= WRONG_PER_MINUTE:
+            st.session_state["admin_notice"] = ("Too many wrong passwords on this server in the last minute; "
+                                                "wait a minute.")
+            return
+    try:
+        password = settings().admin_password
+    except ConfigError as exc:  # a broken secrets file: nobody can sign in until it is fixed
+        st.session_state["admin_notice"] = str(exc)
+        return
+    if password and hmac.compare_digest(entered.encode(), password.encode()):
+        st.session_state[ADMIN_KEY] = _fingerprint(password)
+        st.session_state.pop("admin_notice", None)
+        log.info("session %s entered the admin password", session_id())
+    else:
+        with _wrong_lock:
+            _wrong.append(now)
+        st.session_state["admin_notice"] = "That is not the admin password."
+
+
+def _sign_out() -> None:
+    st.session_state.pop(ADMIN_KEY, None)
+
+
+def admin_sidebar() -> None:
+    """The sidebar's lock: the mode this server is in, and the admin password field when one is set."""
+    s = settings()
+    if s.read_only:
+        st.caption(":material/lock: Read-only lecture mode")
+    if s.admin_password is None:
+        return
+    if is_admin(s):
+        st.caption(":material/lock_open: Admin: you may train, cancel, rename, upload and delete")
+        st.button("Sign out", key="admin.signout_button", on_click=_sign_out, icon=":material/logout:")
+        return
+    st.text_input("Admin password", key=PASSWORD_KEY, type="password", on_change=_check_password,
+                  help="the password set by ATTN_ADMIN_PASSWORD; press Enter. It unlocks training, cancelling, "
+                       "renaming, uploading and deleting for this browser tab")
+    notice = st.session_state.pop("admin_notice", None)
+    if notice:
+        st.error(notice, icon=":material/error:")
 
 
 # ------------------------------------------------------------------------------ page state and style
@@ -208,7 +392,7 @@ def show_chart(chart, key: str, name: str | None = None) -> None:
 
 # ------------------------------------------------------------------------------------------ errors
 
-EXPECTED = (ConfigError, CorpusError, StoreError, JobError, ValueError)
+EXPECTED = (ConfigError, CorpusError, StoreError, JobError, ValueError, Refused)
 
 
 def reason(exc: BaseException) -> str:

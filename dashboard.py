@@ -1,13 +1,16 @@
 """Attention Lab: the frame. Navigation, the shared sidebar, and the error guard around every page.
 
-Run with `streamlit run dashboard.py`. Runs live in $ATTN_HOME (default ./runs).
+Run with `streamlit run dashboard.py`. Runs live in $ATTN_HOME (default ./runs); attn/settings.py lists
+every setting a shared server reads from its environment.
 """
 
 
 def main() -> None:
     import streamlit as st
 
-    st.set_page_config(layout="wide", page_title="Attention Lab")
+    # An emoji favicon is drawn by the browser itself; without one, Streamlit shows the page's Material icon,
+    # which every visitor's browser fetches from fonts.gstatic.com (failing on an offline lecture network).
+    st.set_page_config(layout="wide", page_title="Attention Lab", page_icon="🔍")
     page = st.navigation([  # first, before the slow imports: the browser shows these links at once
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("pages/data.py", title="Data", icon=":material/dataset:"),
@@ -28,6 +31,8 @@ def main() -> None:
         with ui.guard("Reading the run store"):
             ui.runner()  # one per server process; it also marks runs a crashed server left behind
             st.caption(ui.store_line())
+        with ui.guard("Reading the server settings"):
+            ui.admin_sidebar()  # read-only mode and the admin password field, when the server has them
     with ui.framed(), ui.guard(page.title):
         page.run()
 

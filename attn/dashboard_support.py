@@ -41,9 +41,11 @@ STYLE_NOTES = {
 
 # ----------------------------------------------------------------------------- runs to queue
 
-def lecture_configs(preset: str = DEFAULT_PRESET) -> list[RunConfig]:
-    """The Lecture demo: none, additive and dot on the preset's task, seed 0."""
+def lecture_configs(preset: str = DEFAULT_PRESET, epochs: int | None = None) -> list[RunConfig]:
+    """The Lecture demo: none, additive and dot on the preset's task, seed 0 (`epochs`: instead of the preset's)."""
     base = PRESETS[preset]
+    if epochs is not None:
+        base = dataclasses.replace(base, train=dataclasses.replace(base.train, epochs=int(epochs)))
     return [base.with_variant(v) for v in LECTURE_VARIANTS]
 
 

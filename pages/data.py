@@ -45,9 +45,11 @@ if source == "built-in task":
     n_valid = sizes[3].number_input("Validation pairs", 1, 100_000, default.n_valid, step=100, key="data.n_valid")
     n_test = sizes[4].number_input("Test pairs", 1, 100_000, default.n_test, step=100, key="data.n_test")
 else:
+    no_upload = ui.show_refusal("upload")
     uploads = st.file_uploader("Corpus: one TSV file (source<TAB>target per line), or two line-aligned "
                                "files, one sentence per line (plain text or .gz)", accept_multiple_files=True,
-                               key="data.files_upload")
+                               key="data.files_upload", max_upload_size=ui.upload_limit_mb(),
+                               disabled=bool(no_upload), help=no_upload)
     opts = st.columns(4)
     lowercase = opts[0].checkbox("Lowercase", key="data.lowercase")
     max_len = opts[1].number_input("Longest sentence (tokens, 0 = any)", 0, lim["max_len"], 50,
@@ -76,6 +78,7 @@ try:
                                  key="data.source_file", horizontal=True)
                 uploads = sorted(uploads, key=lambda f: f.name != first)
             files = [(f.name, f.getvalue()) for f in uploads]
+            ui.check_upload(files)  # the size limit again, in code, before anything reads the bytes
             digest = tuple((name, hashlib.sha256(blob).hexdigest()) for name, blob in files)
             data, error = ui.parse_upload(digest, ds.corpus_options(options_cfg), files)
             if error:
@@ -98,7 +101,7 @@ try:
             st.info("Upload a corpus: a TSV file such as Tatoeba's `eng-fra.txt`, or two files with one "
                     "sentence per line, line N of one translating line N of the other.")
             st.stop()
-except ValueError as exc:  # ConfigError and CorpusError included: a setting or a file that cannot be used
+except (ValueError, ui.Refused) as exc:  # ConfigError, CorpusError, a file too large, an upload refused
     st.error(str(exc), icon=":material/error:")
     st.stop()
 

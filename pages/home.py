@@ -27,11 +27,18 @@ with left:
 
 with right:
     st.subheader("Lecture demo")
+    server = ui.settings()
+    demo = ds.lecture_configs(server.demo_preset, server.demo_epochs)
+    timing = ("meant to take about a minute on a 2-core laptop"
+              if (server.demo_preset, server.demo_epochs) == (ds.DEFAULT_PRESET, None)
+              else "the demo this server's ATTN_DEMO_PRESET / ATTN_DEMO_EPOCHS chose")
     st.markdown(f"One click trains **none**, **additive** and **dot** side by side: "
-                f"{ds.describe_data(PRESETS['lecture'].data)}, {PRESETS['lecture'].train.epochs} epochs — "
-                "meant to take about a minute on a 2-core laptop. Runs trained before come back from the store at once.")
-    if st.button("Lecture demo", key="home.lecture_button", type="primary", icon=":material/play_arrow:"):
-        run_ids, ready, errors = ui.submit_all(ds.lecture_configs())
+                f"{ds.describe_data(demo[0].data)}, {demo[0].train.epochs} epochs — "
+                f"{timing}. Runs trained before come back from the store at once.")
+    refused = ui.show_refusal("train")
+    if st.button("Lecture demo", key="home.lecture_button", type="primary", icon=":material/play_arrow:",
+                 disabled=bool(refused), help=refused):
+        run_ids, ready, errors = ui.submit_all(demo)
         for error in errors:
             st.error(error, icon=":material/error:")
         if run_ids and ready == len(run_ids):

@@ -33,19 +33,25 @@ names = dict(zip(runs["id"], runs["name"]))
 ui.keep_valid("runs.selected", list(shown["id"]), multi=True)
 selected = st.multiselect("Runs to rename, delete or export", list(shown["id"]), key="runs.selected",
                           format_func=lambda rid: f"{names[rid]} ({rid})", placeholder="choose runs")
+no_rename, no_delete = ui.refusal("rename"), ui.refusal("delete")
+if no_rename or no_delete:  # one box above both, not one in each narrow column
+    ui.show_refusal(*(action for action, no in (("rename", no_rename), ("delete", no_delete)) if no))
 rename, delete, export = st.columns(3, gap="large", border=True)
 with rename:
     st.markdown("**Rename**")
-    st.text_input("New name", key="runs.new_name", disabled=len(selected) != 1)
-    st.button("Rename", key="runs.rename_button", disabled=len(selected) != 1 or not st.session_state.get("runs.new_name"),
+    st.text_input("New name", key="runs.new_name", disabled=len(selected) != 1 or bool(no_rename))
+    st.button("Rename", key="runs.rename_button",
+              disabled=len(selected) != 1 or not st.session_state.get("runs.new_name") or bool(no_rename),
               on_click=ui.rename_run, args=(selected[0] if selected else "", "runs.new_name"),
-              help="choose exactly one run")
+              help=no_rename or "choose exactly one run")
 with delete:
     st.markdown("**Delete**")
     confirm = st.checkbox(f"Delete {len(selected)} run(s) with their weights", key="runs.confirm_delete",
-                          disabled=not selected)
-    st.button("Delete", key="runs.delete_button", type="primary", disabled=not (selected and confirm),
-              on_click=ui.delete_runs, args=(list(selected),), help="queued and training runs must be cancelled first")
+                          disabled=not selected or bool(no_delete))
+    st.button("Delete", key="runs.delete_button", type="primary",
+              disabled=not (selected and confirm) or bool(no_delete),
+              on_click=ui.delete_runs, args=(list(selected),),
+              help=no_delete or "queued and training runs must be cancelled first")
 with export:
     st.markdown("**Export**")
     ids = list(selected) or list(shown["id"])

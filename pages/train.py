@@ -43,7 +43,9 @@ with st.container(border=True):
                             help="how often the decoder reads the true previous word instead of its own guess")
     scaled = row[6].checkbox("Scale dot by √d", base.model.scaled, key="train.scaled")
 
-    if st.button("Queue runs", key="train.queue_button", type="primary", icon=":material/play_arrow:"):
+    refused = ui.show_refusal("train")
+    if st.button("Queue runs", key="train.queue_button", type="primary", icon=":material/play_arrow:",
+                 disabled=bool(refused), help=refused):
         try:
             run_config = ds.training_config(data_cfg, preset, style=style, emb=emb, hidden=hidden, scaled=scaled,
                                             epochs=epochs, batch=batch, lr=lr, teacher_forcing=teacher)
@@ -62,6 +64,7 @@ with st.container(border=True):
 def live(watching: bool) -> None:
     """Active runs: progress, cancel buttons, the live loss chart. Reruns alone, once a second."""
     with ui.guard("The live view"):
+        ui.show_notice()  # a refused Cancel or Train again (their callbacks rerun only this fragment)
         store = ui.store()
         active = store.runs(status=list(ACTIVE))
         if watching == active.empty:
@@ -70,17 +73,19 @@ def live(watching: bool) -> None:
             st.info("No run is training. Queue runs above, or press **Lecture demo** on Home.")
         else:
             st.subheader(f"Training now ({len(active)})")
+            no_cancel = ui.refusal("cancel")
             for _, run in active.iloc[::-1].iterrows():  # oldest first: the order they started
                 bar, button = st.columns([8, 1], vertical_alignment="bottom")
                 progress = run["progress"] if run["progress"] == run["progress"] and run["progress"] else 0.0
                 bar.progress(float(progress), text=ds.progress_text(run))
                 button.button("Cancel", key=f"train.{run['id']}.cancel_button", on_click=ui.cancel, args=(run["id"],),
-                              icon=":material/stop:")
+                              icon=":material/stop:", disabled=bool(no_cancel), help=no_cancel)
             curves = ds.curves_frame(store.curves(list(active["id"])), store.curves(list(active["id"]), "epoch"))
             ui.show_chart(charts.live_loss_chart(curves, style=ui.style()), key="train.live", name="live-loss")
         finished = ds.recent(store.runs(status=list(FINISHED)))
         if len(finished):
             st.markdown("**Finished in the last 10 minutes**")
+            no_train = ui.refusal("train")
             for _, run in finished.head(8).iterrows():
                 if run["status"] == "done":
                     st.markdown(f":material/check_circle: {run['name']} — BLEU {run['bleu']:.1f} on the test set, "
@@ -89,7 +94,7 @@ def live(watching: bool) -> None:
                     text, again = st.columns([8, 1], vertical_alignment="center")
                     text.markdown(f":material/cancel: {run['name']} — {run['status']}: {run['error'] or ''}")
                     again.button("Train again", key=f"train.{run['id']}.resubmit_button", on_click=ui.resubmit,
-                                 args=(run["id"],), icon=":material/replay:")
+                                 args=(run["id"],), icon=":material/replay:", disabled=bool(no_train), help=no_train)
             st.page_link("pages/compare.py", label="Compare them by sentence length",
                          icon=":material/stacked_line_chart:")
 

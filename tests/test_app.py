@@ -123,6 +123,16 @@ def test_pages_without_runs_say_what_to_do(app, page):
 def test_home_shows_the_equation_of_every_variant(app):
     assert len(app.latex) == 5
     assert "No runs stored yet" in app.info[0].value
+    assert any("toy-fr" in m.value and "about a minute" in m.value for m in app.markdown)  # the lecture demo
+
+
+def test_home_describes_the_demo_the_server_chose(home, monkeypatch):
+    monkeypatch.setenv("ATTN_DEMO_PRESET", "tiny")
+    monkeypatch.setenv("ATTN_DEMO_EPOCHS", "7")
+    at = _app()
+    _clean(at)
+    assert any("task reverse" in m.value and "7 epochs" in m.value and "ATTN_DEMO_PRESET" in m.value
+               for m in at.markdown)
 
 
 def test_widget_values_survive_switching_pages(app):
@@ -377,6 +387,133 @@ def test_runs_page_deletes_finished_runs_and_refuses_active_ones(app, home):
     assert list(store.runs()["id"]) == [active]
 
 
+# ------------------------------------------------------------------ read-only lecture mode, admin password
+
+def _sign_in(at: AppTest, password: str) -> AppTest:
+    return at.text_input(key="admin_password_input").input(password).run()
+
+
+def test_read_only_train_page_refuses_queueing_and_creates_no_run(home, monkeypatch):
+    monkeypatch.setenv("ATTN_READ_ONLY", "1")
+    at = _open(_app(), "train")
+    _clean(at)
+    assert "read-only lecture mode" in at.info[0].value
+    assert at.button(key="train.queue_button").disabled
+    assert "Read-only" in at.sidebar.caption[1].value and not at.sidebar.text_input  # no password: no field
+    assert _open(at, "home").button(key="home.lecture_button").disabled
+    assert RunStore(home).runs().empty
+
+
+def _write_actions(run_id: str) -> None:
+    """An AppTest script: call every write action of attn_ui directly and show what each one did."""
+    import streamlit as st
+    import attn_ui as ui
+    from attn import dashboard_support as ds
+    ids, _, errors = ui.submit_all(ds.lecture_configs("tiny"))
+    st.error(f"submit_all: {ids} {errors}")
+    for action, args in ((ui.resubmit, (run_id,)), (ui.cancel, (run_id,)), (ui.delete_runs, ([run_id],)),
+                         (ui.rename_run, (run_id, "no such key"))):
+        action(*args)
+        st.error(f"{action.__name__}: {st.session_state.pop('notice', None)}")
+    try:
+        ui.store_corpus([("fr.tsv", b"a\tb\n")])
+    except ui.Refused as exc:
+        st.error(f"store_corpus: {exc}")
+
+
+def test_every_write_action_refuses_in_read_only_mode_not_only_its_button(home, monkeypatch):
+    store = RunStore(home)
+    run_id = store.create_run(PRESETS["tiny"], status="failed")
+    before = store.run(run_id)
+    monkeypatch.setenv("ATTN_READ_ONLY", "1")
+    at = AppTest.from_function(_write_actions, args=(run_id,), default_timeout=60).run()
+    assert not at.exception
+    messages = [e.value for e in at.error]
+    assert [m.split(":")[0] for m in messages] == ["submit_all", "resubmit", "cancel", "delete_runs", "rename_run",
+                                                  "store_corpus"]
+    assert all("read-only lecture mode" in m for m in messages), messages
+    after = store.run(run_id)
+    assert list(store.runs()["id"]) == [run_id] and (after["name"], after["status"]) == (before["name"], "failed")
+    assert not (home / "corpora").exists() or not any((home / "corpora").iterdir())
+
+
+def test_read_only_refuses_uploads_and_runs_page_writes(home, monkeypatch):
+    RunStore(home).create_run(PRESETS["tiny"], status="cancelled")
+    monkeypatch.setenv("ATTN_READ_ONLY", "1")
+    at = _open(_app(), "data")
+    at.radio(key="data.source").set_value("import a corpus").run()
+    assert at.file_uploader(key="data.files_upload").disabled and "uploading a corpus" in at.info[0].value
+    at = _open(at, "runs")
+    _clean(at)
+    assert "renaming runs and deleting runs are switched off" in at.info[0].value
+    assert at.button(key="runs.delete_button").disabled and at.button(key="runs.rename_button").disabled
+
+
+def test_admin_password_guards_delete(home, monkeypatch):
+    store = RunStore(home)
+    run_id = store.create_run(PRESETS["tiny"], status="cancelled")
+    at = _open(_app(), "runs")
+    at.multiselect(key="runs.selected").set_value([run_id]).run()
+    at.checkbox(key="runs.confirm_delete").check().run()
+    monkeypatch.setenv("ATTN_ADMIN_PASSWORD", "open sesame")  # set while the page was open
+    at.button(key="runs.delete_button").click().run()
+    assert not at.exception
+    assert "Deleting runs needs the admin password (set by ATTN_ADMIN_PASSWORD)" in at.error[0].value
+    assert at.button(key="runs.delete_button").disabled and list(store.runs()["id"]) == [run_id]
+    at = _sign_in(at, "open Sesame")
+    assert "not the admin password" in at.sidebar.error[0].value
+    assert at.button(key="runs.delete_button").disabled
+    at = _sign_in(at, "open sesame")
+    assert not at.sidebar.error and "Admin" in at.sidebar.caption[-1].value
+    assert at.session_state["admin_password_input"] == ""  # the password itself is not kept
+    at.checkbox(key="runs.confirm_delete").check().run()
+    at.button(key="runs.delete_button").click().run()
+    _clean(at)
+    assert "Deleted 1" in at.success[0].value and store.runs().empty
+    at.button(key="admin.signout_button").click().run()
+    assert at.text_input(key="admin_password_input") is not None
+
+
+def test_admin_password_from_streamlit_secrets_guards_training(home):
+    at = AppTest.from_file(os.path.join(ROOT, "dashboard.py"), default_timeout=60)
+    at.secrets["admin_password"] = "from secrets"
+    at = _open(at.run(), "train")
+    assert at.button(key="train.queue_button").disabled
+    assert "Training needs the admin password" in at.info[0].value
+    at = _sign_in(at, "from secrets")
+    assert not at.button(key="train.queue_button").disabled and not at.info[0].value.startswith("Training")
+
+
+def test_admin_unlocks_a_read_only_server(home, monkeypatch):
+    monkeypatch.setenv("ATTN_READ_ONLY", "1")
+    monkeypatch.setenv("ATTN_ADMIN_PASSWORD", "lecturer")
+    at = _open(_app(), "train")
+    assert at.button(key="train.queue_button").disabled and "unlock this" in at.info[0].value
+    at = _sign_in(at, "lecturer")
+    _clean(at)
+    assert not at.button(key="train.queue_button").disabled
+    assert "Read-only" in at.sidebar.caption[1].value  # the mode stays on for everyone else
+
+
+def test_an_upload_over_the_size_limit_is_refused_and_not_stored(home, monkeypatch):
+    monkeypatch.setenv("ATTN_MAX_UPLOAD_MB", "1")
+    at = _open(_app(), "data")
+    at.radio(key="data.source").set_value("import a corpus").run()
+    big = TSV * (2**20 // len(TSV) + 1)
+    at.file_uploader(key="data.files_upload").set_value(("big.tsv", big, "text/plain")).run()
+    assert not at.exception
+    assert "big.tsv is 1.0 MB, more than the 1 MB" in at.error[0].value
+    assert not (home / "corpora").exists() or not any((home / "corpora").iterdir())
+
+
+def test_a_bad_settings_value_is_shown_and_refuses_writes(home, monkeypatch):
+    monkeypatch.setenv("ATTN_READ_ONLY", "maybe")
+    at = _open(_app(), "train")
+    assert not at.exception
+    assert any("ATTN_READ_ONLY" in e.value for e in at.sidebar.error)
+    assert at.button(key="train.queue_button").disabled and "ATTN_READ_ONLY" in at.info[0].value
+
+
 # ------------------------------------------------------------------------------------- pure helpers
 
 def test_parse_seeds_reads_lists_and_ranges():
@@ -386,6 +523,14 @@ def test_parse_seeds_reads_lists_and_ranges():
     for bad in ("", "a", "-1", "3-1"):
         with pytest.raises(ValueError, match="seed"):
             ds.parse_seeds(bad)
+
+
+def test_lecture_configs_are_three_variants_of_the_preset_with_optional_epochs():
+    configs = ds.lecture_configs("tiny")
+    assert [c.model.variant for c in configs] == ["none", "additive", "dot"]
+    assert {c.with_variant("additive").key() for c in configs} == {PRESETS["tiny"].key()}
+    longer = ds.lecture_configs("tiny", epochs=9)
+    assert {c.train.epochs for c in longer} == {9} and longer[0].data == PRESETS["tiny"].data
 
 
 def test_plan_runs_is_seeds_times_variants():
