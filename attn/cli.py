@@ -213,8 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--steps", type=int, default=60, help="timed training steps per variant")
     bench.add_argument("--skip-lecture", action="store_true", help="only the throughput part")
     bench.set_defaults(func=cmd_bench)
-    from .runs_cli import register as register_runs
-    register_runs(sub)
+    from . import figures, preload, runs_cli
+    for module in (runs_cli, figures, preload):
+        module.register(sub)
     return parser
 
 
