@@ -27,7 +27,7 @@ def throughput(variant: str, steps: int = 60, warmup: int = 5) -> float:
                                               min_len=3, max_len=20))
     prepared = prepare(cfg.data)
     model = build_model(cfg, prepared).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.lr)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.lr, fused=True)
     batches = length_sorted_batches(prepared.train.src_len, cfg.train.batch, cfg.train.pool,
                                     torch.Generator().manual_seed(0))
     tokens, start = 0, None
