@@ -66,6 +66,7 @@ def cmd_preload(args) -> int:
         return 2
 
     labels = [f"{c.model.variant} seed {c.seed}" for c in configs]
+    store.mark_interrupted()  # a run left queued by a process that is gone is not waited for
     ids: list[str | None] = [None] * len(configs)
     outcome = [""] * len(configs)
     for i, cfg in enumerate(configs):
