@@ -21,7 +21,8 @@ class ConfigError(ValueError):
     """A setting outside its allowed range; the message names the field, the value and the range."""
 
 
-def _limit(name: str, default: int) -> int:
+def env_int(name: str, default: int) -> int:
+    """A positive whole number from the environment; a bad value is an error naming the variable."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -37,12 +38,12 @@ def _limit(name: str, default: int) -> int:
 def limits() -> dict[str, int]:
     """Upper bounds on what a run may ask for; a shared server sets them tighter by environment."""
     return {
-        "emb": _limit("ATTN_MAX_EMB", 512),
-        "hidden": _limit("ATTN_MAX_HIDDEN", 1024),
-        "epochs": _limit("ATTN_MAX_EPOCHS", 200),
-        "n_train": _limit("ATTN_MAX_PAIRS", 500_000),
-        "max_len": _limit("ATTN_MAX_LEN", 200),
-        "vocab": _limit("ATTN_MAX_VOCAB", 50_000),
+        "emb": env_int("ATTN_MAX_EMB", 512),
+        "hidden": env_int("ATTN_MAX_HIDDEN", 1024),
+        "epochs": env_int("ATTN_MAX_EPOCHS", 200),
+        "n_train": env_int("ATTN_MAX_PAIRS", 500_000),
+        "max_len": env_int("ATTN_MAX_LEN", 200),
+        "vocab": env_int("ATTN_MAX_VOCAB", 50_000),
     }
 
 

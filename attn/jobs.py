@@ -22,7 +22,7 @@ import traceback
 from collections import deque
 from dataclasses import dataclass, field
 
-from .config import ConfigError, RunConfig
+from .config import RunConfig, env_int
 from .parallel import cpu_count, threads_per_job
 from .store import ACTIVE, FINISHED, RunStore
 
@@ -32,19 +32,6 @@ CANCEL_GRACE_SECONDS = 1.5  # a worker that has not stopped this long after a ca
 
 class JobError(RuntimeError):
     """A job the runner refuses: over the per-visitor limit, not a RunConfig, runner shut down."""
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"environment variable {name} must be a whole number, got {raw!r}") from None
-    if value < 1:
-        raise ConfigError(f"environment variable {name} must be at least 1, got {value}")
-    return value
 
 
 @dataclass
@@ -68,8 +55,8 @@ class JobRunner:
     def __init__(self, store: RunStore | None = None, max_jobs: int | None = None,
                  max_queued: int | None = None, poll_seconds: float = 0.1):
         self.store = store if store is not None else RunStore()
-        self.max_jobs = max_jobs or _env_int("ATTN_MAX_JOBS", cpu_count())
-        self.max_queued = max_queued or _env_int("ATTN_MAX_QUEUED", 6)
+        self.max_jobs = max_jobs or env_int("ATTN_MAX_JOBS", cpu_count())
+        self.max_queued = max_queued or env_int("ATTN_MAX_QUEUED", 6)
         self.poll_seconds = poll_seconds
         self._context = mp.get_context("spawn")
         self._lock = threading.Condition()

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import PRESETS, ConfigError, _limit, limits
+from .config import PRESETS, ConfigError, env_int, limits
 from .store import home as store_home
 
 TRUE = ("1", "true", "yes", "on")
@@ -70,7 +70,7 @@ def _flag(name: str, raw: str | None) -> bool:
 
 
 def _optional_limit(name: str) -> int | None:
-    return _limit(name, 0) or None  # _limit gives the default (0) only for an unset variable
+    return env_int(name, 0) or None  # env_int gives the default (0) only for an unset variable
 
 
 @functools.lru_cache(maxsize=8)
@@ -82,10 +82,10 @@ def _parse(values: tuple) -> ServerSettings:
     return ServerSettings(
         home=store_home(),
         max_jobs=_optional_limit("ATTN_MAX_JOBS"),
-        max_queued=_limit("ATTN_MAX_QUEUED", 6),
+        max_queued=env_int("ATTN_MAX_QUEUED", 6),
         max_emb=lim["emb"], max_hidden=lim["hidden"], max_epochs=lim["epochs"], max_pairs=lim["n_train"],
         max_len=lim["max_len"], max_vocab=lim["vocab"],
-        max_upload_mb=_limit("ATTN_MAX_UPLOAD_MB", 50),
+        max_upload_mb=env_int("ATTN_MAX_UPLOAD_MB", 50),
         read_only=_flag("ATTN_READ_ONLY", env["ATTN_READ_ONLY"]),
         admin_password=password if password else None,  # an empty variable is no password, not ""
         demo_preset=(env["ATTN_DEMO_PRESET"] or "").strip() or "lecture",
