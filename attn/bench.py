@@ -12,7 +12,7 @@ import time
 
 import torch
 
-from .config import DataConfig, TrainConfig, preset
+from .config import DataConfig, preset
 from .text import PAD_ID
 
 

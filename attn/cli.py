@@ -12,7 +12,7 @@ import json
 import sys
 import time
 
-from .config import ConfigError, DataConfig, ModelConfig, RunConfig, TrainConfig, VARIANTS, preset, PRESETS
+from .config import ConfigError, RunConfig, VARIANTS, preset, PRESETS
 from .data import parse_edges
 
 

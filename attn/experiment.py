@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 import pandas as pd
-import torch
 
 from .batching import TensorSplit, tensorize
 from .config import DataConfig, RunConfig, limits, ConfigError

@@ -3,7 +3,6 @@ import streamlit as st
 
 import attn_ui as ui
 from attn import dashboard_support as ds
-from attn.config import PRESETS
 
 ui.require_frame()
 st.title("Attention Lab")
