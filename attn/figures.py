@@ -14,7 +14,6 @@ comparison (runs trained with the same settings). An unknown run id is an error 
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from typing import Sequence
@@ -244,15 +243,3 @@ def _load_data(config: dict):
 
 def _note(text: str) -> None:
     print(f"note: {text}", file=sys.stderr)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m attn.figures ...` until the lead wires `figures` into attn/cli.py."""
-    parser = argparse.ArgumentParser(prog="python -m attn")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

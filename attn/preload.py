@@ -15,7 +15,6 @@ for, not trained twice.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from typing import Sequence
@@ -145,15 +144,3 @@ def _wait(store: RunStore, runs: list[tuple[str, str]]) -> None:
         if not pending:
             return
         time.sleep(POLL_SECONDS)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m attn.preload preload ...` until the lead wires `preload` into attn/cli.py."""
-    parser = argparse.ArgumentParser(prog="python -m attn")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

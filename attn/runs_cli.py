@@ -10,7 +10,6 @@ An unknown run id is an error naming it, with exit code 2.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
@@ -136,15 +135,3 @@ def _number(value):
         return None
     value = float(value)
     return None if value != value else value
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m attn.runs_cli ...` until the lead wires `runs` into attn/cli.py."""
-    parser = argparse.ArgumentParser(prog="python -m attn")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
