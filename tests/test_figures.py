@@ -33,7 +33,7 @@ def _files(folder) -> dict[str, bytes]:
 def test_figures_writes_png_and_svg_of_curves_buckets_and_attention(trained, tmp_path, capsys):
     home, ids = trained
     out = tmp_path / "figures"
-    code = figures.main(["figures", "--runs", f"{ids['none']},{ids['dot']}", "--out", str(out),
+    code = cli.main(["figures", "--runs", f"{ids['none']},{ids['dot']}", "--out", str(out),
                          "--home", str(home), "--metric", "bleu", "--style", "screen"])
     assert code == 0
     files = _files(out)
@@ -63,7 +63,7 @@ def test_figures_draws_every_metric_with_values_and_the_attention_of_attention_r
 def test_unknown_run_id_exits_2_naming_it_and_writes_nothing(trained, tmp_path, capsys):
     home, ids = trained
     out = tmp_path / "figures"
-    assert figures.main(["figures", "--runs", f"{ids['dot']},nope1234", "--out", str(out), "--home", str(home)]) == 2
+    assert cli.main(["figures", "--runs", f"{ids['dot']},nope1234", "--out", str(out), "--home", str(home)]) == 2
     assert "no run with id 'nope1234'" in capsys.readouterr().err
     assert not out.exists()
 
@@ -89,13 +89,13 @@ def test_second_preload_trains_nothing_and_the_home_page_finds_the_runs(tmp_path
     monkeypatch.setenv("ATTN_DEMO_PRESET", "tiny")  # preload trains what the Home page's button would
     monkeypatch.setenv("ATTN_DEMO_EPOCHS", "1")
     argv = ["preload", "--home", str(tmp_path)]
-    assert preload.main(argv) == 0
+    assert cli.main(argv) == 0
     first = [line.split() for line in capsys.readouterr().out.splitlines()]
     assert len(first) == 3 and all("trained" in line for line in first)
     store = RunStore(tmp_path)
     stored = sorted(store.runs()["id"])
 
-    assert preload.main(argv) == 0
+    assert cli.main(argv) == 0
     second = [line.split() for line in capsys.readouterr().out.splitlines()]
     assert [line[3] for line in second] == [line[3] for line in first]  # same run ids, in the same order
     assert all(line[-1] == "cached" for line in second)
