@@ -438,6 +438,21 @@ def configs(run_ids) -> dict[str, dict]:
 
 
 @st.cache_resource(show_spinner="Preparing the data…", max_entries=8)
+def finished_groups():
+    """Finished runs, their configs, and the groups of runs trained with the same settings.
+
+    Compare and Attention both start from this; with nothing finished the page says what to do
+    and stops.
+    """
+    runs = store().runs(status="done")
+    run_configs = configs(runs["id"])
+    groups = ds.comparison_groups(runs, run_configs)
+    if groups.empty:
+        st.info(EMPTY_HINT)
+        st.stop()
+    return runs, run_configs, groups, dict(zip(groups["key"], groups["label"]))
+
+
 def load_data(data_config):
     """The ParallelData of a DataConfig: a generated task or a stored corpus (both fixed by the config)."""
     from attn.experiment import load_data as load

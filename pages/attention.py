@@ -18,14 +18,7 @@ NO_ATTENTION = ("This model has no attention map to draw. Its decoder is handed 
 ui.require_frame()
 st.title("Attention maps")
 store, path = ui.store(), str(home())
-runs = store.runs(status="done")
-configs = ui.configs(runs["id"])
-groups = ds.comparison_groups(runs, configs)
-if groups.empty:
-    st.info(ui.EMPTY_HINT)
-    st.stop()
-
-labels = dict(zip(groups["key"], groups["label"]))
+runs, configs, groups, labels = ui.finished_groups()
 ui.keep_valid("attention.group", list(labels))
 top = st.columns([3, 1, 2])
 group = top[0].selectbox("Runs trained with the same settings", list(labels), format_func=labels.get,

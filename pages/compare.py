@@ -10,14 +10,7 @@ ui.require_frame()
 st.title("Compare by sentence length")
 st.caption("Bahdanau et al. (2015), Fig. 2: without attention, quality falls as sentences get longer.")
 store = ui.store()
-runs = store.runs(status="done")
-configs = ui.configs(runs["id"])
-groups = ds.comparison_groups(runs, configs)
-if groups.empty:
-    st.info(ui.EMPTY_HINT)
-    st.stop()
-
-labels = dict(zip(groups["key"], groups["label"]))
+runs, configs, groups, labels = ui.finished_groups()
 ui.keep_valid("compare.group", list(labels))
 controls = st.columns([3, 1, 1])
 group = controls[0].selectbox("Runs trained with the same settings", list(labels), format_func=labels.get,
