@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import sys
@@ -124,34 +125,40 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patience", type=int, help="early stopping after N epochs without improvement")
     p.add_argument("--beam", type=int, help="beam size for the test decodes (1: greedy)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--jobs", type=int, help="runs trained at once (default: one per core)")
+    p.add_argument("--jobs", type=int, help="runs trained at once (default: all of them when at most one more "
+                   "than the cores, else one per core)")
 
 
 def cmd_train(args) -> int:
     from .experiment import load_data, results_frame
-    from .parallel import run_many
+    from .parallel import Workers, default_jobs, run_in_process
+    start = time.perf_counter()
     base = base_config(args)
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     for v in variants:
         if v not in VARIANTS:
             raise ConfigError(f"--variants: unknown variant {v!r}; valid: {', '.join(VARIANTS)}")
     seeds = _int_list(args.seeds, "seeds")
-    data = load_data(base.data)
-    if data.report:
-        _print_report(data.report)
-    if base.data.corpus and data.report.get("sha256"):
-        base = dataclasses.replace(base, data=dataclasses.replace(base.data, corpus_sha256=data.report["sha256"]))
-    configs = [base.with_variant(v, seed=s) for s in seeds for v in variants]
-    labels = [f"{c.model.variant} seed {c.seed}" for c in configs]
-    print(f"{data.name}: {len(data.train)} train / {len(data.valid)} valid / {len(data.test)} test pairs; "
-          f"{len(configs)} runs, {base.model.style} decoder, emb {base.model.emb}, hidden {base.model.hidden}, "
-          f"{base.train.epochs} epochs", file=sys.stderr)
-    start = time.perf_counter()
-    results = run_many(configs, data, jobs=args.jobs, on_event=Progress(labels))
+    n_runs = len(variants) * len(seeds)
+    jobs = max(1, min(args.jobs or default_jobs(n_runs), n_runs))
+    # the workers start (and import torch) while the data is generated or read
+    with Workers(jobs) if jobs > 1 else contextlib.nullcontext() as workers:
+        data = load_data(base.data)
+        if data.report:
+            _print_report(data.report)
+        if base.data.corpus and data.report.get("sha256"):
+            base = dataclasses.replace(base, data=dataclasses.replace(base.data, corpus_sha256=data.report["sha256"]))
+        configs = [base.with_variant(v, seed=s) for s in seeds for v in variants]
+        print(f"{data.name}: {len(data.train)} train / {len(data.valid)} valid / {len(data.test)} test pairs; "
+              f"{len(configs)} runs ({jobs} at a time), {base.model.style} decoder, emb {base.model.emb}, "
+              f"hidden {base.model.hidden}, {base.train.epochs} epochs", file=sys.stderr)
+        progress = Progress([f"{c.model.variant} seed {c.seed}" for c in configs])
+        results = (workers.run(configs, data, progress) if workers is not None
+                   else run_in_process(configs, data, progress))
     wall = time.perf_counter() - start
     table = results_frame(results)
     _print_tables(table, results)
-    print(f"\nwall time {wall:.1f}s for {len(configs)} runs", file=sys.stderr)
+    print(f"\nwall time {wall:.1f}s for {len(configs)} runs (data, training and evaluation)", file=sys.stderr)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as f:
             json.dump({"runs": [r.summary() for r in results], "wall_seconds": round(wall, 2)}, f, indent=2)

@@ -47,7 +47,7 @@ class _Job:
 class JobRunner:
     """A FIFO queue of runs trained by at most `max_jobs` worker processes at once.
 
-    max_jobs:   concurrent trainings (default: $ATTN_MAX_JOBS, else one per core)
+    max_jobs:   concurrent trainings (default: $ATTN_MAX_JOBS, else one more than the cores)
     max_queued: queued + training runs one session may have (default: $ATTN_MAX_QUEUED, else 6);
                 session None (the CLI, a script) is not limited
     """
@@ -55,7 +55,8 @@ class JobRunner:
     def __init__(self, store: RunStore | None = None, max_jobs: int | None = None,
                  max_queued: int | None = None, poll_seconds: float = 0.1):
         self.store = store if store is not None else RunStore()
-        self.max_jobs = max_jobs or env_int("ATTN_MAX_JOBS", cpu_count())
+        # one more worker than cores: the lecture demo's three variants train side by side on 2 cores
+        self.max_jobs = max_jobs or env_int("ATTN_MAX_JOBS", cpu_count() + 1)
         self.max_queued = max_queued or env_int("ATTN_MAX_QUEUED", 6)
         self.poll_seconds = poll_seconds
         self._context = mp.get_context("spawn")

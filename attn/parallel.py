@@ -32,6 +32,17 @@ def cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def default_jobs(runs: int, cores: int | None = None) -> int:
+    """Runs trained at once by default: all of them when they are at most one more than the cores.
+
+    A comparison of three variants on a 2-core laptop then trains side by side, its loss curves
+    growing together, instead of one variant waiting for a free core; more runs than that share
+    the cores one worker each.
+    """
+    cores = cores or cpu_count()
+    return max(1, runs if runs <= cores + 1 else cores)
+
+
 def threads_per_job(jobs: int, cores: int | None = None) -> int:
     """torch threads for each of `jobs` concurrent workers: the cores shared out, at least one."""
     return max(1, (cores or cpu_count()) // max(1, jobs))
@@ -43,6 +54,11 @@ def _init_worker(threads: int, events) -> None:
     _events = events
 
 
+def _warm_up() -> None:
+    """Import what a run needs, so a worker is ready by the time the data is."""
+    from . import evaluate, experiment  # noqa: F401  (pandas, sacrebleu and the model code)
+
+
 def _run_in_worker(index: int, cfg: RunConfig, data: ParallelData | None):
     from .experiment import prepare, run
     prepared = prepare(cfg.data, data)
@@ -50,35 +66,44 @@ def _run_in_worker(index: int, cfg: RunConfig, data: ParallelData | None):
     return index, result
 
 
-def run_many(configs: Sequence[RunConfig], data: ParallelData | None = None, jobs: int | None = None,
-             on_event: EventHandler | None = None) -> list:
-    """Train and evaluate every config; results come back in the order of `configs`.
+class Workers:
+    """A pool of spawned training workers, started as soon as it is created.
 
-    `data` (already loaded) is shared by every run; None loads each run's `cfg.data` in its worker.
-    With one job, runs go one after another in this process with all cores.
+    Spawning a worker costs an interpreter start and the torch import (1-2 s each on a small CPU);
+    creating the pool before loading the data overlaps that with the data generation:
+
+        with Workers(jobs) as workers:
+            data = load_data(cfg.data)
+            results = workers.run(configs, data, on_event)
     """
-    from .experiment import prepare, run
-    jobs = max(1, min(jobs or cpu_count(), len(configs)))
-    if jobs == 1:
-        results = []
-        prepared_cache: dict = {}
-        for i, cfg in enumerate(configs):
-            key = repr(cfg.data)
-            if key not in prepared_cache:
-                prepared_cache[key] = prepare(cfg.data, data)
-            callbacks = [lambda e, i=i: on_event(i, e)] if on_event else []
-            results.append(run(cfg, prepared_cache[key], callbacks=callbacks))
-        return results
-    ctx = mp.get_context("spawn")
-    events = ctx.Queue()
-    results: list = [None] * len(configs)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
-                             initargs=(threads_per_job(jobs), events)) as pool:
-        futures = [pool.submit(_run_in_worker, i, cfg, data) for i, cfg in enumerate(configs)]
+
+    def __init__(self, jobs: int):
+        self.jobs = max(1, jobs)
+        ctx = mp.get_context("spawn")
+        self._events = ctx.Queue()
+        self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=ctx, initializer=_init_worker,
+                                         initargs=(threads_per_job(self.jobs), self._events))
+        for _ in range(self.jobs):
+            self._pool.submit(_warm_up)
+
+    def __enter__(self) -> "Workers":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def run(self, configs: Sequence[RunConfig], data: ParallelData | None = None,
+            on_event: EventHandler | None = None) -> list:
+        """Train and evaluate every config in the workers; results in the order of `configs`."""
+        futures = [self._pool.submit(_run_in_worker, i, cfg, data) for i, cfg in enumerate(configs)]
+        results: list = [None] * len(configs)
         pending = set(futures)
         while pending:
             try:
-                index, event = events.get(timeout=0.2)
+                index, event = self._events.get(timeout=0.2)
                 if on_event:
                     on_event(index, event)
             except queue.Empty:
@@ -89,9 +114,38 @@ def run_many(configs: Sequence[RunConfig], data: ParallelData | None = None, job
                 results[index] = result
         while True:  # events still in flight after the last run ended
             try:
-                index, event = events.get_nowait()
+                index, event = self._events.get_nowait()
             except queue.Empty:
                 break
             if on_event:
                 on_event(index, event)
+        return results
+
+
+def run_in_process(configs: Sequence[RunConfig], data: ParallelData | None = None,
+                   on_event: EventHandler | None = None) -> list:
+    """Every config one after another in this process, with all its torch threads."""
+    from .experiment import prepare, run
+    results = []
+    prepared_cache: dict = {}
+    for i, cfg in enumerate(configs):
+        key = repr(cfg.data)
+        if key not in prepared_cache:
+            prepared_cache[key] = prepare(cfg.data, data)
+        callbacks = [lambda e, i=i: on_event(i, e)] if on_event else []
+        results.append(run(cfg, prepared_cache[key], callbacks=callbacks))
     return results
+
+
+def run_many(configs: Sequence[RunConfig], data: ParallelData | None = None, jobs: int | None = None,
+             on_event: EventHandler | None = None) -> list:
+    """Train and evaluate every config; results come back in the order of `configs`.
+
+    `data` (already loaded) is shared by every run; None loads each run's `cfg.data` in its worker.
+    With one job, runs go one after another in this process with all cores.
+    """
+    jobs = max(1, min(jobs or default_jobs(len(configs)), len(configs)))
+    if jobs == 1:
+        return run_in_process(configs, data, on_event)
+    with Workers(jobs) as workers:
+        return workers.run(configs, data, on_event)

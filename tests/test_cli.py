@@ -1,0 +1,68 @@
+"""`python -m attn train`: the per-bucket table, the --out JSON, imported corpora and worker processes."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from attn.cli import main
+from attn.parallel import default_jobs, threads_per_job
+
+BUCKET_KEYS = {"bucket", "lo", "hi", "n", "bleu", "chrf", "exact", "token_acc", "align"}
+
+
+@pytest.mark.parametrize("runs, cores, expected", [(1, 2, 1), (3, 2, 3), (4, 2, 2), (9, 2, 2), (3, 8, 3), (2, 1, 2)])
+def test_default_jobs_runs_a_comparison_side_by_side_but_caps_long_queues(runs, cores, expected):
+    assert default_jobs(runs, cores) == expected
+
+
+def test_side_by_side_workers_get_one_thread_each():
+    assert threads_per_job(3, cores=2) == 1 and threads_per_job(2, cores=8) == 4
+
+
+def _train(tmp_path, capsys, *argv):
+    out = tmp_path / "results.json"
+    code = main(["train", *argv, "--out", str(out), "--no-store"])
+    captured = capsys.readouterr()
+    return code, (json.loads(out.read_text()) if out.exists() else None), captured
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_train_writes_the_documented_json_in_process_and_in_workers(tmp_path, capsys, jobs):
+    code, result, captured = _train(tmp_path, capsys, "--preset", "tiny", "--variants", "none,dot",
+                                    "--seeds", "0", "--jobs", jobs)
+    assert code == 0, captured.err
+    assert [(r["variant"], r["seed"], r["task"]) for r in result["runs"]] == [("none", 0, "reverse"),
+                                                                               ("dot", 0, "reverse")]
+    for run in result["runs"]:
+        assert run["params"] > 0 and run["train_seconds"] > 0
+        assert run["buckets"] and all(set(b) >= BUCKET_KEYS for b in run["buckets"])
+        assert sum(b["n"] for b in run["buckets"]) == 60  # the tiny preset's test split
+    none, dot = result["runs"]
+    assert all(b["align"] is None for b in none["buckets"])           # no attention, nothing to score
+    assert all(b["align"] is not None for b in dot["buckets"] if b["n"])  # reverse has gold alignments
+    assert "BLEU by source length" in captured.out and f"({jobs} at a time)" in captured.err
+
+
+def test_train_on_an_imported_tsv_uses_the_given_bucket_edges(tmp_path, capsys):
+    corpus = tmp_path / "pairs.tsv"
+    words = ["go", "run", "stop", "wait", "look", "eat", "sing", "walk"]
+    lines = [f"{' '.join(words[(i + k) % 8] for k in range(1 + i % 7))}\t"
+             f"{' '.join(words[(i + k) % 8].upper() for k in range(1 + i % 7))}" for i in range(240)]
+    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, result, captured = _train(tmp_path, capsys, "--data", str(corpus), "--variants", "additive",
+                                    "--buckets", "0,3,8", "--epochs", "1", "--hidden", "32", "--emb", "16")
+    assert code == 0, captured.err
+    (run,) = result["runs"]
+    assert [(b["lo"], b["hi"]) for b in run["buckets"]] == [(0, 2), (3, 7)]  # edges are half-open: [0, 3) and [3, 8)
+    assert all(b["align"] is None for b in run["buckets"])  # an imported corpus has no gold alignment
+
+
+def test_train_reports_bad_input_without_a_traceback(tmp_path, capsys):
+    empty = tmp_path / "empty.tsv"
+    empty.write_text("", encoding="utf-8")
+    code, result, captured = _train(tmp_path, capsys, "--data", str(empty))
+    assert code == 2 and result is None
+    assert captured.err.startswith("error:") and "empty.tsv" in captured.err and "Traceback" not in captured.err
+    code, _, captured = _train(tmp_path, capsys, "--preset", "tiny", "--variants", "none,nope")
+    assert code == 2 and "unknown variant 'nope'" in captured.err
