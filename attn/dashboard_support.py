@@ -25,14 +25,18 @@ from .text import EOS, Vocab
 
 LECTURE_VARIANTS = ("none", "additive", "dot")
 DEFAULT_PRESET = "lecture"
-# Equations shown on Home, one per variant (e_tj: score of source word j for output step t).
+# Equations shown on Home, one per variant (e_tj: score of source word j for output step t). The
+# query q_t is the decoder state the score reads: s_t in the luong decoder (the presets' style),
+# s_{t-1} in the bahdanau decoder, as in each paper; QUERY_NOTE says so under the equations.
 EQUATIONS = {
     "none": r"c_t = h_{\mathrm{summary}} \quad\text{(the same vector at every output step } t\text{)}",
-    "additive": r"e_{tj} = v^\top \tanh\left(W s_{t-1} + U h_j\right) \quad\text{(Bahdanau et al. 2015)}",
-    "dot": r"e_{tj} = \frac{s_t^\top h_j}{\sqrt{d}} \quad\text{(Luong et al. 2015; scaled as in Vaswani et al. 2017)}",
-    "general": r"e_{tj} = s_t^\top W h_j \quad\text{(Luong et al. 2015)}",
+    "additive": r"e_{tj} = v^\top \tanh\left(W q_t + U h_j\right) \quad\text{(Bahdanau et al. 2015)}",
+    "dot": r"e_{tj} = \frac{q_t^\top h_j}{\sqrt{d}} \quad\text{(Luong et al. 2015; scaled as in Vaswani et al. 2017)}",
+    "general": r"e_{tj} = q_t^\top W h_j \quad\text{(Luong et al. 2015)}",
     "context": r"\alpha_{tj} = \frac{\exp(e_{tj})}{\sum_{k} \exp(e_{tk})}, \qquad c_t = \sum_j \alpha_{tj}\, h_j",
 }
+QUERY_NOTE = ("The query $q_t$ is a decoder state: the current one, $s_t$, in the Luong decoder (the presets' "
+              "style), the previous one, $s_{t-1}$, in the Bahdanau decoder, as in each paper.")
 STYLE_NOTES = {
     "luong": "Luong decoder: the score uses the current decoder state s_t, computed before the context.",
     "bahdanau": "Bahdanau decoder: the score uses the previous state s_{t-1}, and the context feeds the GRU.",
@@ -241,19 +245,33 @@ def comparison_label(task: str, config: Mapping) -> str:
             f"{t.get('epochs')} epochs · lr {t.get('lr'):g} · #{comparison_key(config)[:6]}")
 
 
+def with_groups(runs: pd.DataFrame, configs: Mapping[str, Mapping]) -> pd.DataFrame:
+    """The done runs among `runs` that have a config, with their comparison key in a `group` column.
+
+    Hashing 200 configs takes milliseconds, so a page computes this once per store version and hands
+    the result to `comparison_groups` and `latest_runs`, which then keep its `group` column.
+    """
+    done = runs[(runs["status"] == "done") & runs["id"].isin(list(configs))] if len(runs) else runs
+    if "group" in done.columns:
+        return done
+    if done.empty:
+        return done.assign(group=pd.Series(dtype=object))
+    return done.assign(group=[comparison_key(configs[i]) for i in done["id"]])
+
+
 def comparison_groups(runs: pd.DataFrame, configs: Mapping[str, Mapping]) -> pd.DataFrame:
     """Done runs grouped by comparison key, newest group first.
 
-    runs: store.runs() rows (id, task, variant, seed, status, finished); configs: run id -> config dict.
-    Returns key, label, variants (fixed order), seeds, runs (count), finished (latest).
+    runs: store.runs() rows (id, task, variant, seed, status, finished), or `with_groups` of them;
+    configs: run id -> config dict. Returns key, label, variants (fixed order), seeds, runs (count),
+    finished (latest).
     """
     columns = ["key", "label", "variants", "seeds", "runs", "finished", "style", "task"]
-    done = runs[(runs["status"] == "done") & runs["id"].isin(list(configs))] if len(runs) else runs
-    if done is None or done.empty:
+    done = with_groups(runs, configs)
+    if done.empty:
         return pd.DataFrame(columns=columns)
-    done = done.assign(key=[comparison_key(configs[i]) for i in done["id"]])
     rows = []
-    for key, group in done.groupby("key", sort=False):
+    for key, group in done.groupby("group", sort=False):
         first = group.iloc[0]
         present = set(group["variant"])
         rows.append({"key": key, "label": comparison_label(first["task"], configs[first["id"]]),
@@ -269,8 +287,8 @@ def latest_runs(runs: pd.DataFrame, configs: Mapping[str, Mapping], key: str,
     """The newest done run of each variant x seed in comparison group `key` (one seed if given)."""
     if runs.empty:
         return []
-    done = runs[(runs["status"] == "done") & runs["id"].isin(list(configs))]
-    done = done[[comparison_key(configs[i]) == key for i in done["id"]]]
+    done = with_groups(runs, configs)
+    done = done[done["group"] == key]
     if seed is not None:
         done = done[done["seed"] == seed]
     done = done.sort_values("finished", ascending=False, kind="stable").drop_duplicates(["variant", "seed"])
@@ -393,6 +411,8 @@ def attention_items(decodes: Mapping[str, Mapping], view: str, gold=None) -> tup
             marks = gold if gold and list(d["hyp"]) == list(d.get("ref") or []) else None
         else:
             out, marks = list(d["ref"]), gold
+        if hasattr(weights, "detach"):  # a torch tensor (a typed sentence): plain numbers, as stored decodes have
+            weights = weights.detach().cpu().float().numpy()
         items.append({"title": variant, "src_tokens": list(d["src"]), "out_tokens": out, "weights": weights,
                       "gold": marks})
     return items, without

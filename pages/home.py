@@ -23,6 +23,7 @@ with left:
     st.markdown("Every attention variant then turns the scores into weights and averages the encoder states "
                 "$h_j$ with them:")
     st.latex(ds.EQUATIONS["context"])
+    st.caption(ds.QUERY_NOTE)
 
 with right:
     st.subheader("Lecture demo")
@@ -49,19 +50,20 @@ with right:
     st.page_link("pages/compare.py", label="Compare by sentence length", icon=":material/stacked_line_chart:")
 
     st.subheader("Stored runs")
-    runs = ui.store().runs()
+    snap = ui.snapshot()
+    runs = snap.runs
     if runs.empty:
         st.info("No runs stored yet. Press **Lecture demo** above, or queue runs on **Train**.")
     else:
         counts = ds.status_counts(runs)
         for column, (status, n) in zip(st.columns(len(counts)), counts.items()):
             column.metric(status, n)
-        groups = ds.comparison_groups(runs, ui.configs(runs.loc[runs["status"] == "done", "id"]))
+        groups = snap.groups
         if groups.empty:
             st.caption("No run has finished yet.")
         else:
             latest = groups.iloc[0]
-            ids = ds.latest_runs(runs, ui.configs(runs.loc[runs["status"] == "done", "id"]), latest["key"])
+            ids = ds.latest_runs(snap.done, snap.configs, latest["key"])
             table = runs.set_index("id").loc[ids, ["variant", "seed", "bleu", "train_seconds", "finished"]]
             st.markdown(f"**Last finished comparison** — {latest['label']}")
             st.dataframe(table.reset_index(drop=True), hide_index=True,

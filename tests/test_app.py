@@ -7,6 +7,7 @@ Home and Runs tests read the runs it stored.
 import gzip
 import json
 import os
+import shutil
 import time
 
 import numpy as np
@@ -122,6 +123,9 @@ def test_pages_without_runs_say_what_to_do(app, page):
 
 def test_home_shows_the_equation_of_every_variant(app):
     assert len(app.latex) == 5
+    # one query q_t for every score, and the note says which state it is in each decoder style
+    assert all("q_t" in l.value for l in app.latex if "e_{tj} =" in l.value)
+    assert any("s_{t-1}" in c.value and "Luong" in c.value for c in app.caption)
     assert "No runs stored yet" in app.info[0].value
     assert any("toy-fr" in m.value and "about a minute" in m.value for m in app.markdown)  # the lecture demo
 
@@ -404,6 +408,101 @@ def test_read_only_train_page_refuses_queueing_and_creates_no_run(home, monkeypa
     assert RunStore(home).runs().empty
 
 
+# ------------------------------------------------------------------ what is kept between reruns and visitors
+
+@pytest.fixture
+def trained_copy(trained, tmp_path, monkeypatch):
+    """A copy of the trained store that a test may change, as ATTN_HOME."""
+    home = tmp_path / "copy"
+    shutil.copytree(trained, home)
+    monkeypatch.setenv("ATTN_HOME", str(home))
+    return home
+
+
+def test_pages_show_runs_renamed_added_and_deleted_elsewhere_on_the_next_rerun(trained_copy):
+    at = _open(_app(), "compare")
+    _clean(at)
+    store = RunStore(trained_copy)  # another writer, as the CLI or a training worker is
+    dot = store.runs(variant="dot")["id"][0]
+    store.rename(dot, "renamed elsewhere")
+    at.run()
+    assert "renamed elsewhere" in at.multiselect(key="compare.runs").options
+    queued = store.create_run(PRESETS["tiny"].with_variant("general"))
+    at.run()
+    assert "4 runs stored" in at.sidebar.caption[0].value and "1 queued" in at.sidebar.caption[0].value
+    store.delete([queued], force=True)
+    store.delete([dot])
+    at.run()
+    _clean(at)
+    assert "renamed elsewhere" not in at.multiselect(key="compare.runs").options
+    assert set(at.dataframe[0].value["variant"]) == {"none", "additive"}
+    at = _open(at, "home")
+    assert {m.label: m.value for m in at.metric} == {"done": "2"}
+    assert "2 runs stored" in at.sidebar.caption[0].value
+
+
+def _charts_two_ways(builder: str, args: tuple, kwargs: dict) -> None:
+    """An AppTest script: one chart through ui.show_chart (kept spec), then through st.altair_chart."""
+    import altair as alt
+    import streamlit as st
+    import attn_ui as ui
+    from attn import charts
+    build = getattr(charts, builder)
+    ui.show_chart(build, *args, key="kept", name="same-chart", **kwargs)
+    chart = build(*args, **kwargs).properties(autosize=alt.AutoSizeParams(type="pad", contains="padding"))
+    st.altair_chart(chart, width="content", alt="same chart")
+
+
+BUCKETS = pd.DataFrame({"variant": ["none", "dot"] * 4, "seed": [0, 0, 1, 1] * 2,
+                        "bucket": ["1-5"] * 4 + ["6-9"] * 4, "lo": [1] * 4 + [6] * 4, "hi": [5] * 4 + [9] * 4,
+                        "n": [10] * 8, "bleu": [50.0, 80.0, 52.0, 81.0, 20.0, 70.0, 25.0, 72.5]})
+
+
+@pytest.mark.parametrize("builder, args, kwargs", [
+    ("metric_by_bucket", (BUCKETS, "bleu"), {"band": "std", "style": "slide"}),
+    ("matrix_heatmap", (np.arange(12.0).reshape(3, 4) - 6, ["q1", "q2", "q3"], list("abcd")), {"title": "Q"}),
+    ("attention_grid", ([{"title": "dot", "src_tokens": ["a", "b"], "out_tokens": ["b", "a", "</s>"],
+                          "weights": np.array([[0.1, 0.9], [0.8, 0.2], [0.5, 0.5]]),
+                          "gold": frozenset({(0, 1), (1, 0)})}],), {}),
+    ("length_histogram", ([3, 4, 4, 5, 9, 12], [3, 6, 13]), {}),
+])
+def test_a_kept_chart_sends_the_browser_what_altair_chart_sends(home, builder, args, kwargs):
+    at = AppTest.from_function(_charts_two_ways, args=(builder, args, kwargs), default_timeout=60).run()
+    _clean(at)
+    kept, direct = _charts(at)
+    assert kept.proto == direct.proto
+    assert len(at.download_button) == 2
+
+
+def _charts_of_frames(frames: list) -> None:
+    """An AppTest script: one metric_by_bucket chart per frame."""
+    import attn_ui as ui
+    from attn import charts
+    for i, frame in enumerate(frames):
+        ui.show_chart(charts.metric_by_bucket, frame, "bleu", key=f"chart{i}")
+
+
+def test_kept_charts_are_told_apart_by_every_value_of_their_data(home):
+    changed = BUCKETS.copy()
+    changed.loc[7, "bleu"] = 72.6  # same shape, columns and types; one value differs
+    at = AppTest.from_function(_charts_of_frames, args=([BUCKETS, changed, BUCKETS.copy()],),
+                               default_timeout=60).run()
+    _clean(at)
+    first, second, third = ((c.proto.spec, list(c.proto.datasets)) for c in _charts(at))
+    assert first[1][0].data.data != second[1][0].data.data
+    assert first == third
+
+
+def test_the_chart_key_covers_every_row_of_a_large_frame():
+    import attn_ui as ui
+    big = pd.DataFrame({"x": np.arange(60_000), "loss": np.ones(60_000)})  # Streamlit's own hash samples these
+    other = big.copy()
+    other.loc[31_337, "loss"] = 2.0
+    assert ui._frame_digest(big) == ui._frame_digest(big.copy())
+    assert ui._frame_digest(big) != ui._frame_digest(other)
+    assert ui._array_digest(big.to_numpy()) != ui._array_digest(other.to_numpy())
+
+
 def _write_actions(run_id: str) -> None:
     """An AppTest script: call every write action of attn_ui directly and show what each one did."""
     import streamlit as st
@@ -569,6 +668,11 @@ def test_comparison_groups_and_latest_runs():
     groups = ds.comparison_groups(runs, configs)
     assert list(groups["runs"]) == [3, 1] and groups["variants"][0] == ["none", "dot"]
     assert ds.latest_runs(runs, configs, groups["key"][0]) == ["c", "a"]  # newest dot (a), in variant order
+    grouped = ds.with_groups(runs, configs)  # keys computed once, kept by both helpers
+    assert list(grouped["group"]) == [groups["key"][0]] * 3 + [groups["key"][1]]
+    assert ds.comparison_groups(grouped, configs).equals(groups)
+    assert ds.latest_runs(grouped, configs, groups["key"][1]) == ["d"]
+    assert ds.comparison_groups(runs.iloc[:0], configs).empty and ds.with_groups(runs.iloc[:0], configs).empty
     assert ds.comparison_key({**base, "seed": 5}) == groups["key"][0]
 
 
