@@ -203,7 +203,7 @@ PRESETS: dict[str, RunConfig] = {
         data=DataConfig(task="toy-fr", n_train=10000, n_valid=200, n_test=600, max_len=40,
                         length_dist="natural"),
         model=ModelConfig(style="luong", emb=64, hidden=128),
-        train=TrainConfig(epochs=4, batch=32, lr=8e-3, lr_schedule="linear"),
+        train=TrainConfig(epochs=4, batch=64, lr=1e-2, lr_schedule="linear"),
     ),
     "tiny": RunConfig(
         data=DataConfig(task="reverse", n_train=300, n_valid=40, n_test=60, min_len=3, max_len=12),
