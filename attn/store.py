@@ -103,8 +103,21 @@ def _v2(db: sqlite3.Connection) -> None:
         created REAL NOT NULL)""")
 
 
+def _v3(db: sqlite3.Connection) -> None:
+    """A change counter for readers' caches: bumped by every added or deleted run, status change and rename.
+
+    Live progress (step, eta, heartbeat) and curve rows of a training run do not bump it: they are
+    written twice a second, and what depends on them is read fresh.
+    """
+    db.execute("CREATE TABLE changes (store TEXT NOT NULL, n INTEGER NOT NULL)")
+    db.execute("INSERT INTO changes VALUES (lower(hex(randomblob(8))), 0)")  # a store made anew starts elsewhere
+    for name, event in (("runs_added", "INSERT ON runs"), ("runs_deleted", "DELETE ON runs"),
+                        ("runs_changed", "UPDATE OF status, name ON runs")):
+        db.execute(f"CREATE TRIGGER {name} AFTER {event} BEGIN UPDATE changes SET n = n + 1; END")
+
+
 # Append only: MIGRATIONS[k] turns schema version k into k + 1 (PRAGMA user_version).
-MIGRATIONS = [_v1, _v2]
+MIGRATIONS = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -217,6 +230,17 @@ class RunStore:
 
     def schema_version(self) -> int:
         return self._db().execute("PRAGMA user_version").fetchone()[0]
+
+    def version(self) -> str:
+        """A token that changes whenever a run is added, deleted or renamed or changes status.
+
+        Anything derived from finished runs (their list, configs, groups, metrics) may be cached under
+        it: a finished run's results are written in the same transaction as its status. Progress of
+        training runs changes without it. A store deleted and made anew in the same folder starts
+        from another token.
+        """
+        store, n = self._db().execute("SELECT store, n FROM changes").fetchone()
+        return f"{store}:{n}"
 
     def integrity_check(self) -> str:
         """'ok', or SQLite's description of what is damaged."""
@@ -449,6 +473,12 @@ class RunStore:
         if row is None:
             raise self._unknown(run_id)
         return RunConfig.from_dict(json.loads(row[0]))
+
+    def configs(self, run_ids: Sequence[str]) -> dict[str, dict]:
+        """{run id: stored config as a dict} of the given runs, in one query; unknown ids are left out."""
+        ids = list(run_ids)
+        rows = self._db().execute(f"SELECT id, config FROM runs WHERE id IN ({','.join('?' * len(ids))})", ids)
+        return {rid: json.loads(config) for rid, config in rows.fetchall()}
 
     def progress(self, run_id: str) -> dict:
         """What a live watcher shows: status, step of total_steps, epoch, eta, tokens/s, heartbeat."""

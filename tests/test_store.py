@@ -93,8 +93,10 @@ def test_a_version_1_store_opens_with_its_runs_kept(tmp_path):
     assert store.buckets("old1")["n"].tolist() == [40]
     assert store.config("old1") == TINY
     assert store.cancel_requested("old1") is False and store.decodes("old1") == []
+    before = store.version()
     new = store.create_run(TINY)  # and the migrated store takes new runs
     assert store.status(new) == "queued" and store.integrity_check() == "ok"
+    assert store.version() != before
 
 
 def test_a_store_from_a_newer_release_is_refused(tmp_path):
@@ -321,6 +323,47 @@ def test_names_and_statuses_are_checked(store):
         store.status("nope")
     store.request_cancel(run_id)
     assert store.cancel_requested(run_id)
+
+
+def test_the_version_changes_with_runs_added_finished_renamed_or_deleted_not_with_progress(store, result):
+    other = RunStore(store.home, flush_seconds=0)  # another connection, as another process has
+    seen = [store.version()]
+
+    def changed() -> bool:
+        version = store.version()
+        assert other.version() == version  # every reader sees the same token
+        new = version not in seen
+        seen.append(version)
+        return new
+
+    run_id = other.create_run(TINY)
+    assert changed()
+    other.set_status(run_id, "running", pid=os.getpid())
+    assert changed()
+    other.record_event(run_id, _event("start", 0))
+    other.record_event(run_id, _event("step", 1, train_loss=2.0))
+    other.record_event(run_id, _event("epoch", 1, epoch=1, train_loss=1.9, valid_loss=1.8))
+    assert not changed()  # live progress and curve rows of a training run
+    other.save_result(run_id, result)
+    assert changed()
+    other.rename(run_id, "renamed")
+    assert changed()
+    other.delete(run_id)
+    assert changed()
+
+
+def test_a_store_made_anew_in_the_same_folder_has_another_version(tmp_path):
+    first = RunStore(tmp_path).version()
+    for name in ("runs.sqlite", "runs.sqlite-wal", "runs.sqlite-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+    assert RunStore(tmp_path).version() != first
+
+
+def test_configs_of_many_runs_come_in_one_call(store):
+    ids = [store.create_run(TINY.with_variant(v)) for v in ("none", "dot")]
+    configs = store.configs([*ids, "nope"])
+    assert set(configs) == set(ids)
+    assert RunConfig.from_dict(configs[ids[1]]) == TINY.with_variant("dot")
 
 
 def test_an_uploaded_corpus_is_kept_by_content_hash_under_names_the_store_picks(store):
