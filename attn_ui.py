@@ -1,6 +1,11 @@
 """What every page shares: one RunStore and one JobRunner per server process, the chart style,
 `show_chart`, the error guard and cached loaders of immutable things (finished runs' models, decodes).
 
+Page reruns are cheap because what many visitors ask for is computed once for all of them: the run
+list, configs and groups once per store version (`snapshot`: any add, delete, rename or status change
+makes a new one), chart specs once per builder and inputs (`show_chart`), data and models once per
+config or run. Everything kept that way is shared between sessions and must never be mutated.
+
 Every write action lives here (submit_all, resubmit, cancel, store_corpus, rename_run, delete_runs), called from
 the Home, Data, Train and Runs pages. Each one asks `refusal` first, so read-only lecture mode and the admin
 password are enforced here, whatever a page shows; pages also disable the widgets of refused actions.
@@ -12,8 +17,10 @@ import contextlib
 import dataclasses
 import hashlib
 import hmac
+import json
 import logging
 import os
+import pickle
 import re
 import runpy
 import secrets
@@ -22,6 +29,8 @@ import time
 import uuid
 
 import altair as alt
+import numpy as np
+import pandas as pd
 import streamlit as st
 
 from attn import charts
@@ -30,7 +39,7 @@ from attn.config import ConfigError
 from attn.corpus import CorpusError
 from attn.jobs import JobError, JobRunner
 from attn.settings import ServerSettings, server_settings
-from attn.store import RunStore, StoreError, home
+from attn.store import FINISHED, RunStore, StoreError, home
 
 log = logging.getLogger("attn.dashboard")
 
@@ -65,7 +74,7 @@ def runner() -> JobRunner:
 
 def store_line() -> str:
     """The sidebar's line about stored runs and active jobs."""
-    return ds.store_line(store().runs())
+    return snapshot().line
 
 
 def session_id() -> str:
@@ -374,20 +383,60 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-") or "chart"
 
 
-def show_chart(chart, key: str, name: str | None = None) -> None:
-    """The chart, then PNG (2x) and SVG downloads, rendered only when clicked."""
+def show_chart(build, *args, key: str, name: str | None = None, **kwargs) -> None:
+    """The chart `build(*args, **kwargs)` (a builder of attn.charts), then PNG (2x) and SVG downloads.
+
+    The Vega-Lite spec is built once per builder and inputs (compared by value) and kept for every
+    visitor: building and validating an Altair chart costs 40-70 ms, sending a kept spec well under
+    one. The downloads build the chart again, only when clicked.
+    """
     file_name = _slug(name or key)
-    # Vega's own sizing ("pad": the builder's width is the data area), which Streamlit would replace
-    # with "fit" (squeezing axes, legends and labels into that width); exports use "pad" too.
-    sized = chart.properties(autosize=alt.AutoSizeParams(type="pad", contains="padding"))
-    st.altair_chart(sized, key=f"{key}_chart", width="content", alt=file_name.replace("-", " "))
+    spec_json, datasets = _chart_spec(build.__name__, args, kwargs)
+    spec = json.loads(spec_json)  # a fresh dict each time: Streamlit may edit the one it is handed
+    spec["datasets"] = dict(datasets)
+    st.vega_lite_chart(spec, key=f"{key}_chart", width="content", alt=file_name.replace("-", " "))
     with st.container(horizontal=True, gap="small"):
-        st.download_button("PNG", data=lambda: charts.to_png(chart, 2), file_name=f"{file_name}.png",
+        st.download_button("PNG", data=lambda: charts.to_png(build(*args, **kwargs), 2), file_name=f"{file_name}.png",
                            mime="image/png", key=f"{key}.png_download", on_click="ignore",
                            icon=":material/download:", help="the chart as a PNG image at twice screen size")
-        st.download_button("SVG", data=lambda: charts.to_svg(chart), file_name=f"{file_name}.svg",
+        st.download_button("SVG", data=lambda: charts.to_svg(build(*args, **kwargs)), file_name=f"{file_name}.svg",
                            mime="image/svg+xml", key=f"{key}.svg_download", on_click="ignore",
                            icon=":material/download:", help="the chart as an SVG vector image")
+
+
+def _frame_digest(frame: pd.DataFrame) -> bytes:
+    """Every row of a frame, with its columns and types (Streamlit's own hash samples large frames)."""
+    head = repr((list(frame.columns), [str(t) for t in frame.dtypes], frame.shape)).encode()
+    try:
+        return head + pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes()
+    except TypeError:  # unhashable cells (lists): their pickled form
+        return head + pickle.dumps(frame, pickle.HIGHEST_PROTOCOL)
+
+
+def _array_digest(array: np.ndarray) -> bytes:
+    """Every value of an array, with its shape and type (Streamlit's own hash samples large arrays)."""
+    return repr((array.shape, str(array.dtype))).encode() + np.ascontiguousarray(array).tobytes()
+
+
+@st.cache_resource(show_spinner=False, max_entries=256,
+                   hash_funcs={pd.DataFrame: _frame_digest, np.ndarray: _array_digest,
+                               frozenset: lambda s: sorted(map(repr, s)), set: lambda s: sorted(map(repr, s))})
+def _chart_spec(builder: str, args: tuple, kwargs: dict) -> tuple[str, dict[str, bytes]]:
+    """(the Vega-Lite spec as JSON without its data, {dataset name: Arrow bytes}) of charts.<builder>.
+
+    The same conversion st.altair_chart does on every call (Streamlit's own, so the chart sent is the
+    same), with the pad sizing of `show_chart`: Vega's own ("pad": the builder's width is the data
+    area), which Streamlit would replace with "fit" (squeezing axes, legends and labels into that
+    width); exports use "pad" too.
+    """
+    from streamlit.dataframe_util import convert_anything_to_arrow_bytes
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+    chart = getattr(charts, builder)(*args, **kwargs)
+    sized = chart.properties(autosize=alt.AutoSizeParams(type="pad", contains="padding"))
+    spec = _convert_altair_to_vega_lite_spec(sized)
+    datasets = {name: values if isinstance(values, bytes) else convert_anything_to_arrow_bytes(values)
+                for name, values in spec.pop("datasets", {}).items()}
+    return json.dumps(spec), datasets
 
 
 # ------------------------------------------------------------------------------------------ errors
@@ -420,43 +469,70 @@ def load_model(path: str, run_id: str):
     return _store(path).load_model(run_id)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def decodes(path: str, run_id: str) -> list[dict]:
-    """A finished run's test decodes (tokens and attention matrices)."""
+    """A finished run's test decodes (tokens and attention matrices), shared by every visitor: read only."""
     return _store(path).decodes(run_id)
 
 
-@st.cache_data(show_spinner=False, max_entries=4096)
-def config(path: str, run_id: str) -> dict:
-    """A run's stored config as a dict (fixed from the moment the run is created)."""
-    return _store(path).run(run_id)["config"]
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    """The runs of the store at one `RunStore.version`, and what the pages derive from them.
+
+    Shared by every visitor until the next add, delete, rename or status change: read only. The
+    progress columns of active runs are as of that version (the Train page reads them fresh).
+    """
+
+    runs: pd.DataFrame        # every run, newest first
+    finished: pd.DataFrame    # done, failed, cancelled and interrupted runs
+    done: pd.DataFrame        # done runs, with their comparison key in `group` (ds.with_groups)
+    configs: dict             # run id -> config dict of every done run
+    groups: pd.DataFrame      # ds.comparison_groups: runs trained with the same settings, newest first
+    labels: dict              # group key -> label
+    line: str                 # the sidebar's line (ds.store_line)
 
 
-def configs(run_ids) -> dict[str, dict]:
-    path = str(home())
-    return {rid: config(path, rid) for rid in run_ids}
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _snapshot(path: str, version: str) -> Snapshot:
+    # The caller read `version` before this reads the runs, so what is kept is never older than its key.
+    runs = _store(path).runs()
+    finished = runs[runs["status"].isin(FINISHED)]
+    configs = _store(path).configs(list(runs.loc[runs["status"] == "done", "id"]))
+    done = ds.with_groups(runs, configs)
+    groups = ds.comparison_groups(done, configs)
+    return Snapshot(runs=runs, finished=finished, done=done, configs=configs, groups=groups,
+                    labels=dict(zip(groups["key"], groups["label"])), line=ds.store_line(runs))
+
+
+def snapshot() -> Snapshot:
+    """The store's runs as of now: computed once per store version, for every visitor."""
+    s = store()
+    return _snapshot(str(s.home), s.version())
+
+
+def finished_groups() -> Snapshot:
+    """The snapshot, when some runs are finished; else the page says what to do and stops.
+
+    Compare and Attention both start from the groups of runs trained with the same settings.
+    """
+    snap = snapshot()
+    if snap.groups.empty:
+        st.info(EMPTY_HINT)
+        st.stop()
+    return snap
 
 
 @st.cache_resource(show_spinner="Preparing the data…", max_entries=8)
-def finished_groups():
-    """Finished runs, their configs, and the groups of runs trained with the same settings.
-
-    Compare and Attention both start from this; with nothing finished the page says what to do
-    and stops.
-    """
-    runs = store().runs(status="done")
-    run_configs = configs(runs["id"])
-    groups = ds.comparison_groups(runs, run_configs)
-    if groups.empty:
-        st.info(EMPTY_HINT)
-        st.stop()
-    return runs, run_configs, groups, dict(zip(groups["key"], groups["label"]))
-
-
 def load_data(data_config):
     """The ParallelData of a DataConfig: a generated task or a stored corpus (both fixed by the config)."""
     from attn.experiment import load_data as load
     return load(data_config)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def data_overview(data_config, _data):
+    """ds.data_overview of `_data`, the ParallelData `data_config` names (its vocabularies take a while)."""
+    return ds.data_overview(_data, data_config)
 
 
 @st.cache_resource(show_spinner="Reading the corpus…", max_entries=4)

@@ -18,7 +18,8 @@ NO_ATTENTION = ("This model has no attention map to draw. Its decoder is handed 
 ui.require_frame()
 st.title("Attention maps")
 store, path = ui.store(), str(home())
-runs, configs, groups, labels = ui.finished_groups()
+snap = ui.finished_groups()
+runs, configs, groups, labels = snap.done, snap.configs, snap.groups, snap.labels
 ui.keep_valid("attention.group", list(labels))
 top = st.columns([3, 1, 2])
 group = top[0].selectbox("Runs trained with the same settings", list(labels), format_func=labels.get,
@@ -82,7 +83,7 @@ for variant, decode in without.items():
         st.markdown(f"**{variant}** — one vector for every step. {NO_ATTENTION}  \n"
                     f"Its output: *{detok(decode['hyp']) or '(empty)'}*")
 if items:
-    ui.show_chart(charts.attention_grid(items, style=ui.style()), key="attention.grid", name="attention-maps")
+    ui.show_chart(charts.attention_grid, items, style=ui.style(), key="attention.grid", name="attention-maps")
     if gold and view == "generated" and not any(it["gold"] for it in items):
         st.caption("Gold alignments are outlined only where a model's output equals the reference; "
                    "switch to *reading the reference* to see them for every variant.")

@@ -10,7 +10,8 @@ ui.require_frame()
 st.title("Compare by sentence length")
 st.caption("Bahdanau et al. (2015), Fig. 2: without attention, quality falls as sentences get longer.")
 store = ui.store()
-runs, configs, groups, labels = ui.finished_groups()
+snap = ui.finished_groups()
+runs, configs, labels = snap.done, snap.configs, snap.labels
 ui.keep_valid("compare.group", list(labels))
 controls = st.columns([3, 1, 1])
 group = controls[0].selectbox("Runs trained with the same settings", list(labels), format_func=labels.get,
@@ -19,7 +20,7 @@ metric = controls[1].selectbox("Metric", list(METRICS), format_func=METRIC_LABEL
 band = controls[2].radio("Band over seeds", ["minmax", "std"], key="compare.band",
                          format_func={"minmax": "min–max", "std": "±1 std"}.get, horizontal=True)
 
-in_group = [rid for rid in runs["id"] if ds.comparison_key(configs[rid]) == group]
+in_group = list(runs.loc[runs["group"] == group, "id"])
 names = dict(zip(runs["id"], runs["name"]))
 ui.keep_valid("compare.runs", in_group, multi=True)
 if st.session_state.get("compare.group_seen") != group:  # a new group starts from its latest runs
@@ -32,7 +33,7 @@ if not chosen:
     st.stop()
 
 buckets = store.buckets(chosen)
-ui.show_chart(charts.metric_by_bucket(buckets, metric, style=ui.style(), band=band), key="compare.metric",
+ui.show_chart(charts.metric_by_bucket, buckets, metric, style=ui.style(), band=band, key="compare.metric",
               name=f"{metric}-by-length")
 st.dataframe(charts.bucket_summary(buckets, metric), hide_index=True, height="content",
              column_config={c: st.column_config.NumberColumn(c, format="%.1f") for c in ("mean", "std", "min", "max")})

@@ -4,21 +4,18 @@ import streamlit as st
 import attn_ui as ui
 from attn import charts
 from attn import dashboard_support as ds
-from attn.store import FINISHED
 
 ui.require_frame()
 st.title("Loss curves")
-store = ui.store()
-runs = store.runs(status=list(FINISHED))
+store, snap = ui.store(), ui.snapshot()
+runs = snap.finished
 if runs.empty:
     st.info(ui.EMPTY_HINT)
     st.stop()
 
 names = dict(zip(runs["id"], runs["name"]))
-done = runs[runs["status"] == "done"]
-configs = ui.configs(done["id"])
-groups = ds.comparison_groups(done, configs)
-latest = ds.latest_runs(done, configs, groups.iloc[0]["key"]) if len(groups) else list(runs["id"][:3])
+groups = snap.groups
+latest = ds.latest_runs(snap.done, snap.configs, groups.iloc[0]["key"]) if len(groups) else list(runs["id"][:3])
 ui.keep_valid("curves.runs", list(runs["id"]), multi=True, default=latest)
 chosen = st.multiselect("Runs", list(runs["id"]), format_func=names.get, key="curves.runs",
                         help="default: the latest comparison; cancelled and failed runs keep their curves too")
@@ -35,5 +32,5 @@ if not chosen:
     st.stop()
 
 curves = ds.curves_frame(store.curves(chosen), store.curves(chosen, "epoch"))
-ui.show_chart(charts.loss_curves(curves, x=x, log_y=log_y, smoothing=smoothing, layout=layout, style=ui.style()),
+ui.show_chart(charts.loss_curves, curves, x=x, log_y=log_y, smoothing=smoothing, layout=layout, style=ui.style(),
               key="curves.loss", name="loss-curves")

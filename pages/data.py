@@ -106,7 +106,7 @@ except (ValueError, ui.Refused) as exc:  # ConfigError, CorpusError, a file too 
     st.stop()
 
 st.session_state["data_config"] = cfg
-overview = ds.data_overview(data, cfg)
+overview = ui.data_overview(cfg, data)
 numbers = st.columns(5)
 for column, (label, value) in zip(numbers, [("training pairs", overview["train"]),
                                             ("validation pairs", overview["valid"]),
@@ -117,7 +117,7 @@ for column, (label, value) in zip(numbers, [("training pairs", overview["train"]
 
 left, right = st.columns([1, 1], gap="large")
 with left:
-    ui.show_chart(charts.length_histogram(ds.source_lengths(data), overview["edges"], style=ui.style()),
+    ui.show_chart(charts.length_histogram, ds.source_lengths(data), overview["edges"], style=ui.style(),
                   key="data.lengths", name="source-lengths")
     st.caption("The test split, which Compare scores bucket by bucket; training data has the same spread.")
 with right:

@@ -59,11 +59,11 @@ panels = [(first[0], result.scores, "q", "k", "scores QKᵀ" + (" / √d" if sca
 for column, matrix, rows, cols, title, key in panels:
     with column:
         frame = ds.matrix_frame(matrix, rows, cols)
-        ui.show_chart(charts.matrix_heatmap(matrix, list(frame.index), list(frame.columns), title=title, style=sty),
+        ui.show_chart(charts.matrix_heatmap, matrix, list(frame.index), list(frame.columns), title=title, style=sty,
                       key=key)
 
 st.subheader("Why divide by √d?")
 st.markdown("With entries drawn from N(0, 1), a dot product of d terms has variance d: the larger d, the more "
             "the softmax piles all weight on one key, and its gradient vanishes. Dividing by √d keeps the "
             "scores at variance 1.")
-ui.show_chart(charts.entropy_vs_dim(entropy_table(), style=sty), key="playground.entropy", name="entropy-vs-d")
+ui.show_chart(charts.entropy_vs_dim, entropy_table(), style=sty, key="playground.entropy", name="entropy-vs-d")
