@@ -10,22 +10,19 @@ to Attention Lab's own figures at the same sizes.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
-import time
 
 import torch
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from attn.batching import length_sorted_batches  # noqa: E402
-from attn.config import DataConfig, ModelConfig, RunConfig, TrainConfig  # noqa: E402
-from attn.experiment import build_model, prepare  # noqa: E402
+from attn.bench import BENCH_DATA, throughput, tokens_per_second  # noqa: E402
+from attn.config import preset  # noqa: E402
+from attn.experiment import prepare  # noqa: E402
 from attn.text import PAD_ID  # noqa: E402
-from attn.train import token_loss  # noqa: E402
 
 EMB, HIDDEN, BATCH = 64, 128, 64
 
@@ -66,23 +63,6 @@ class PlainSeq2Seq(nn.Module):
         return torch.stack(logits, dim=1), None
 
 
-def tokens_per_second(model, prepared, steps: int, warmup: int = 5) -> float:
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    batches = length_sorted_batches(prepared.train.src_len, BATCH, 32, torch.Generator().manual_seed(0))
-    tokens, start = 0, time.perf_counter()
-    for i in range(warmup + steps):
-        if i == warmup:
-            tokens, start = 0, time.perf_counter()
-        src, src_len, tgt_in, tgt_out = prepared.train.batch(batches[i % len(batches)])
-        logits, _ = model(src, src_len, tgt_in)
-        loss = token_loss(logits, tgt_out)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        tokens += int((tgt_out != PAD_ID).sum())
-    return tokens / (time.perf_counter() - start)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=60)
@@ -90,18 +70,17 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    data = DataConfig(task="reverse", n_train=4000, n_valid=50, n_test=50, min_len=3, max_len=20)
-    prepared = prepare(data)
+    prepared = prepare(BENCH_DATA)
+    lecture = preset("lecture")
     report = {"threads": torch.get_num_threads(), "emb": EMB, "hidden": HIDDEN, "batch": BATCH,
+              "lecture_sizes": {"emb": lecture.model.emb, "hidden": lecture.model.hidden,
+                                "batch": lecture.train.batch},
               "plain": {}, "attention_lab": {}}
     for variant in ("none", "additive", "dot"):
         torch.manual_seed(0)
         plain = PlainSeq2Seq(len(prepared.src_vocab), len(prepared.tgt_vocab), variant)
-        report["plain"][variant] = round(tokens_per_second(plain, prepared, args.steps))
-        cfg = RunConfig(data=data, model=ModelConfig(variant=variant, emb=EMB, hidden=HIDDEN),
-                        train=TrainConfig(batch=BATCH))
-        ours = build_model(dataclasses.replace(cfg), prepared).train()
-        report["attention_lab"][variant] = round(tokens_per_second(ours, prepared, args.steps))
+        report["plain"][variant] = round(tokens_per_second(plain, prepared, BATCH, args.steps))
+        report["attention_lab"][variant] = round(throughput(variant, args.steps, prepared=prepared))
     report["speedup"] = {v: round(report["attention_lab"][v] / report["plain"][v], 2) for v in report["plain"]}
     print(json.dumps(report))
 
