@@ -6,6 +6,7 @@ import json
 import pytest
 
 from attn.cli import main
+from attn.config import preset
 from attn.parallel import default_jobs, threads_per_job
 
 BUCKET_KEYS = {"bucket", "lo", "hi", "n", "bleu", "chrf", "exact", "token_acc", "align"}
@@ -66,3 +67,18 @@ def test_train_reports_bad_input_without_a_traceback(tmp_path, capsys):
     assert captured.err.startswith("error:") and "empty.tsv" in captured.err and "Traceback" not in captured.err
     code, _, captured = _train(tmp_path, capsys, "--preset", "tiny", "--variants", "none,nope")
     assert code == 2 and "unknown variant 'nope'" in captured.err
+
+
+def test_bench_prints_one_json_object_with_the_documented_fields(capsys):
+    """The schema only: speed itself is measured by running the benchmark, never asserted in a test."""
+    assert main(["bench", "--json", "--skip-lecture", "--steps", "2"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1
+    report = json.loads(lines[0])
+    assert set(report) >= {"lecture_seconds", "train_tokens_per_s", "config"}
+    assert report["lecture_seconds"] is None  # skipped
+    assert set(report["train_tokens_per_s"]) == {"none", "additive", "dot"}
+    assert all(v > 0 for v in report["train_tokens_per_s"].values())
+    lecture = preset("lecture")  # throughput is measured at the lecture preset's sizes
+    assert (report["config"]["emb"], report["config"]["hidden"], report["config"]["batch"]) == (
+        lecture.model.emb, lecture.model.hidden, lecture.train.batch)
