@@ -58,12 +58,12 @@ def throughput(variant: str, steps: int = 60, warmup: int = 5, prepared=None) ->
 
 def lecture_seconds() -> float:
     """Wall time of the lecture demo: load data, train the three variants, evaluate."""
-    from .experiment import load_data
     from .parallel import Workers, default_jobs
     start = time.perf_counter()
     base = preset("lecture")
     configs = [base.with_variant(v) for v in ("none", "additive", "dot")]
     with Workers(default_jobs(len(configs))) as workers:  # as `python -m attn train` runs it
+        from .experiment import load_data
         workers.run(configs, load_data(base.data))
     return time.perf_counter() - start
 

@@ -130,7 +130,6 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_train(args) -> int:
-    from .experiment import load_data, results_frame
     from .parallel import Workers, default_jobs, run_in_process
     start = time.perf_counter()
     base = base_config(args)
@@ -143,6 +142,7 @@ def cmd_train(args) -> int:
     jobs = max(1, min(args.jobs or default_jobs(n_runs), n_runs))
     # the workers start (and import torch) while the data is generated or read
     with Workers(jobs) if jobs > 1 else contextlib.nullcontext() as workers:
+        from .experiment import load_data, results_frame  # torch and pandas, while the workers start
         data = load_data(base.data)
         if data.report:
             _print_report(data.report)

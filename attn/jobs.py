@@ -1,7 +1,8 @@
 """The job runner: models train in worker processes, so no page waits and no crash spreads.
 
 `submit` puts a run in the store as `queued` and in a FIFO queue; a dispatcher thread starts up to
-`max_jobs` worker processes (spawned, not forked: torch is not fork-safe). Each worker trains one run
+`max_jobs` worker processes (forked from a fork server that has imported torch, see
+`parallel.mp_context`, so a run starts in a fraction of a second). Each worker trains one run
 at low priority and writes its progress to the store, where every page reads it. The store, not this
 object, is the truth about a run, so a watcher in another process sees what a worker does, and a
 server restarted after a crash finds every run it had (the ones it was training as `interrupted`).
@@ -23,8 +24,8 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from .config import RunConfig, env_int
-from .parallel import cpu_count, threads_per_job
-from .store import ACTIVE, FINISHED, RunStore
+from .parallel import cpu_count, mp_context, threads_per_job
+from .store import ACTIVE, FINISHED, RunStore, process_alive, process_token
 
 CANCEL_POLL_SECONDS = 0.5   # a worker looks at its cancel flag at most this often
 CANCEL_GRACE_SECONDS = 1.5  # a worker that has not stopped this long after a cancel is killed
@@ -59,7 +60,7 @@ class JobRunner:
         self.max_jobs = max_jobs or env_int("ATTN_MAX_JOBS", cpu_count() + 1)
         self.max_queued = max_queued or env_int("ATTN_MAX_QUEUED", 6)
         self.poll_seconds = poll_seconds
-        self._context = mp.get_context("spawn")
+        self._context = mp_context()
         self._lock = threading.Condition()
         self._queue: deque[_Job] = deque()
         self._running: dict[str, _Job] = {}
@@ -186,7 +187,7 @@ class JobRunner:
                 continue
             job.process = self._context.Process(
                 target=_work, name=f"attn-run-{job.run_id}", daemon=True,
-                args=(str(self.store.home), job.run_id, threads_per_job(self.max_jobs), os.getpid()))
+                args=(str(self.store.home), job.run_id, threads_per_job(self.max_jobs), process_token()))
             try:
                 job.process.start()
             except Exception as exc:  # a run that cannot start must not stay "queued" for ever
@@ -238,8 +239,9 @@ class _StopCheck:
     Raising (rather than returning True) also skips the test-set evaluation of a run nobody wants.
     """
 
-    def __init__(self, store: RunStore, run_id: str, parent_pid: int):
-        self.store, self.run_id, self.parent_pid = store, run_id, parent_pid
+    def __init__(self, store: RunStore, run_id: str, runner: str):
+        self.store, self.run_id, self.runner = store, run_id, runner  # runner: its process_token
+        self.parent = os.getppid()  # the fork server, which ends when the runner does
         self.last = 0.0
 
     def __call__(self) -> bool:
@@ -247,7 +249,7 @@ class _StopCheck:
         if now - self.last < CANCEL_POLL_SECONDS:
             return False
         self.last = now
-        if os.getppid() != self.parent_pid:
+        if os.getppid() != self.parent or not process_alive(self.runner):
             raise _Stopped("interrupted", "the server process that started this run stopped; resubmit it "
                                           "to train it again")
         if self.store.cancel_requested(self.run_id):
@@ -256,7 +258,11 @@ class _StopCheck:
 
 
 def _die_with_parent() -> None:
-    """Linux: be killed when the runner process dies, even by SIGKILL (prctl PR_SET_PDEATHSIG)."""
+    """Linux: be killed when the parent dies, even by SIGKILL (prctl PR_SET_PDEATHSIG).
+
+    The parent is the fork server, which exits as soon as the runner's process is gone (or, where
+    workers are spawned, the runner's dispatcher thread itself).
+    """
     if not sys.platform.startswith("linux"):
         return
     try:
@@ -266,7 +272,7 @@ def _die_with_parent() -> None:
         pass  # the parent check in _StopCheck still ends the run within half a second
 
 
-def _work(home: str, run_id: str, threads: int, parent_pid: int) -> None:
+def _work(home: str, run_id: str, threads: int, runner: str) -> None:
     """One run in a worker process: train, record progress, store the result or how it ended."""
     _die_with_parent()
     try:
@@ -277,7 +283,7 @@ def _work(home: str, run_id: str, threads: int, parent_pid: int) -> None:
     from .experiment import run
     torch.set_num_threads(threads)
     store = RunStore(home)
-    stop = _StopCheck(store, run_id, parent_pid)
+    stop = _StopCheck(store, run_id, runner)
     try:
         store.set_status(run_id, "running", pid=os.getpid())
         stop()  # the server may have gone, or a cancel come, while this process started

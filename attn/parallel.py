@@ -2,8 +2,8 @@
 
 On a small CPU, parallel single-thread trainings beat one multi-thread training in total throughput
 (measured on 2 cores: 2 x 9.2k vs 12.7k target tokens/s), so a comparison of three variants runs them
-side by side. Workers are spawned (not forked: torch's thread pools are not fork-safe) and send their
-training events back on a queue, so the caller can draw one progress display for all of them.
+side by side. Workers come from a fork server (see `mp_context`) and send their training events back
+on a queue, so the caller can draw one progress display for all of them.
 """
 from __future__ import annotations
 
@@ -11,15 +11,15 @@ import multiprocessing as mp
 import os
 import queue
 from concurrent.futures import ProcessPoolExecutor
-from typing import Callable, Sequence
-
-import torch
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from .config import RunConfig
 from .data import ParallelData
-from .train import TrainEvent
 
-EventHandler = Callable[[int, TrainEvent], None]
+if TYPE_CHECKING:  # torch is imported where it is used: creating Workers must not wait for it
+    from .train import TrainEvent
+
+EventHandler = Callable[[int, "TrainEvent"], None]
 
 _events = None  # the worker's end of the event queue
 
@@ -30,6 +30,24 @@ def cpu_count() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def mp_context():
+    """Where worker processes come from: a fork server that has imported torch and the model code.
+
+    A spawned worker starts a fresh interpreter and imports torch, pandas and sacrebleu (about 2 s of
+    CPU each); three workers and the parent importing at once on 2 cores cost the lecture demo ~4 s
+    before its first step. The fork server imports them once and forks every worker from there. It
+    never runs a tensor operation itself, so no torch thread pool exists at the fork, which is what
+    makes a plain fork of a torch process unsafe. Platforms without fork servers spawn.
+    """
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    # No effect once the server runs. torch._dynamo is what the first torch.optim.Adam() imports
+    # (about 1 s): without it here every worker would pay that before its first step.
+    ctx.set_forkserver_preload(["attn.experiment", "torch._dynamo"])
+    return ctx
 
 
 def default_jobs(runs: int, cores: int | None = None) -> int:
@@ -50,6 +68,7 @@ def threads_per_job(jobs: int, cores: int | None = None) -> int:
 
 def _init_worker(threads: int, events) -> None:
     global _events
+    import torch
     torch.set_num_threads(threads)
     _events = events
 
@@ -67,10 +86,10 @@ def _run_in_worker(index: int, cfg: RunConfig, data: ParallelData | None):
 
 
 class Workers:
-    """A pool of spawned training workers, started as soon as it is created.
+    """A pool of training workers whose start-up begins as soon as it is created.
 
-    Spawning a worker costs an interpreter start and the torch import (1-2 s each on a small CPU);
-    creating the pool before loading the data overlaps that with the data generation:
+    The fork server's interpreter start and torch import (2-3 s on a small CPU) run while the caller
+    loads the data; the workers are forked from it when the runs are submitted:
 
         with Workers(jobs) as workers:
             data = load_data(cfg.data)
@@ -79,12 +98,16 @@ class Workers:
 
     def __init__(self, jobs: int):
         self.jobs = max(1, jobs)
-        ctx = mp.get_context("spawn")
+        ctx = mp_context()
         self._events = ctx.Queue()
         self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=ctx, initializer=_init_worker,
                                          initargs=(threads_per_job(self.jobs), self._events))
-        for _ in range(self.jobs):
-            self._pool.submit(_warm_up)
+        if ctx.get_start_method() == "forkserver":
+            import multiprocessing.forkserver
+            multiprocessing.forkserver.ensure_running()  # returns at once; the server imports meanwhile
+        else:
+            for _ in range(self.jobs):  # spawned workers import torch each, beside the data loading
+                self._pool.submit(_warm_up)
 
     def __enter__(self) -> "Workers":
         return self

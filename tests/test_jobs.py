@@ -163,7 +163,8 @@ def test_a_server_killed_during_training_leaves_the_run_interrupted_and_resubmit
         server.kill()  # SIGKILL: no handler runs, nothing is cleaned up
         server.wait(10)
     _until(lambda: not process_alive(worker), 5.0, "the worker to die with its server")
-    assert store.status(run_id) == "running"  # nobody was left to say otherwise
+    # The worker either saw its runner gone (and said so) or was killed first, leaving "running".
+    assert store.status(run_id) in ("running", "interrupted")
 
     runner = JobRunner(RunStore(store.home), max_jobs=1)  # the next server start
     try:
