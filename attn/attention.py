@@ -15,6 +15,8 @@ import math
 import torch
 from torch import nn
 
+from . import fused
+
 
 def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """softmax over S of scores (B, T, S) with padding (mask False) given zero weight.
@@ -58,6 +60,12 @@ class AdditiveAttention(Attention):
 
     def score(self, query, keys):
         q = self.query_proj(query)                                # (B, T, H)
+        if fused.usable_for(q, keys):
+            return fused.additive_scores(q, keys, self.v.weight)  # the same formula in one C pass
+        return self.reference_score(q, keys)
+
+    def reference_score(self, q, keys):
+        """v^T tanh(q + k) with PyTorch ops: the fallback, and the reference the C kernel is tested against."""
         B, T, H = q.shape
         rows = max(1, self.chunk_elements // max(1, T * keys.size(1) * H))
         parts = [self.v(torch.tanh(q[b:b + rows, :, None, :] + keys[b:b + rows, None, :, :])).squeeze(-1)
