@@ -63,7 +63,7 @@ def lecture_seconds() -> float:
     base = preset("lecture")
     configs = [base.with_variant(v) for v in ("none", "additive", "dot")]
     with Workers(default_jobs(len(configs))) as workers:  # as `python -m attn train` runs it
-        from .experiment import load_data
+        from .data import load_data
         workers.run(configs, load_data(base.data))
     return time.perf_counter() - start
 

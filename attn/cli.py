@@ -142,7 +142,7 @@ def cmd_train(args) -> int:
     jobs = max(1, min(args.jobs or default_jobs(n_runs), n_runs))
     # the workers start (and import torch) while the data is generated or read
     with Workers(jobs) if jobs > 1 else contextlib.nullcontext() as workers:
-        from .experiment import load_data, results_frame  # torch and pandas, while the workers start
+        from .data import load_data  # pure Python: torch is imported in the fork server meanwhile
         data = load_data(base.data)
         if data.report:
             _print_report(data.report)
@@ -156,6 +156,7 @@ def cmd_train(args) -> int:
         results = (workers.run(configs, data, progress) if workers is not None
                    else run_in_process(configs, data, progress))
     wall = time.perf_counter() - start
+    from .experiment import results_frame
     table = results_frame(results)
     _print_tables(table, results)
     print(f"\nwall time {wall:.1f}s for {len(configs)} runs (data, training and evaluation)", file=sys.stderr)

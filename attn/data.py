@@ -7,7 +7,10 @@ evaluation can score where the attention looks, on tasks where the truth is know
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:
+    from .config import DataConfig
 
 Alignment = frozenset  # frozenset[tuple[int, int]]: (target index, source index) gold links
 
@@ -98,3 +101,25 @@ def bucket_label(edges: Sequence[int], k: int) -> str:
     """Human label of bucket k, inclusive on both ends: "10-19"."""
     lo, hi = edges[k], edges[k + 1] - 1
     return f"{lo}" if lo == hi else f"{lo}-{hi}"
+
+
+def load_data(cfg: DataConfig) -> ParallelData:
+    """The built-in task or the imported corpus that `cfg` names.
+
+    Pure Python, no torch: `python -m attn train` generates the data while its workers start.
+    """
+    from .config import ConfigError
+    if cfg.corpus:
+        from .corpus import CorpusOptions, load_corpus
+        options = CorpusOptions(lowercase=cfg.lowercase, max_len=cfg.max_len, max_pairs=cfg.max_pairs,
+                                level=cfg.level, split_seed=cfg.data_seed)
+        data = load_corpus(cfg.corpus, options)
+        found = data.report.get("sha256")
+        if cfg.corpus_sha256 and found and found != cfg.corpus_sha256:
+            raise ConfigError(f"corpus {cfg.corpus!r} has changed since the run was configured: its content "
+                              f"hash is {found[:12]}..., the config expects {cfg.corpus_sha256[:12]}...")
+        return data
+    from .tasks import load_task
+    return load_task(cfg.task, n_train=cfg.n_train, n_valid=cfg.n_valid, n_test=cfg.n_test,
+                     min_len=cfg.min_len, max_len=cfg.max_len, seed=cfg.data_seed,
+                     length_dist=cfg.length_dist)
