@@ -127,7 +127,7 @@ def _data(df: pd.DataFrame) -> alt.InlineData:
     here as well, which made a 260-row loss chart cost 136 ms to build instead of ~20. The whole
     spec, rows included, is still validated once when it is turned into JSON.
     """
-    rows = tuple(json.loads(df.to_json(orient="records", double_precision=6)))
+    rows = tuple(rows_json(df))
     with debug_mode(False):
         return alt.InlineData(values=rows)
 
@@ -357,6 +357,23 @@ def live_loss_chart(df: pd.DataFrame | None, style: str = "screen"):
     long = loss_long(df, "step")
     layer = _loss_layer(long, "step", log_y=False, smoothing=0.0, th=th, live=True)
     return _styled(_facet_by_variant(layer, long, th, alt.TitleParams("Loss while training")), style)
+
+
+def live_loss_parts(df: pd.DataFrame | None) -> tuple[tuple, pd.DataFrame] | None:
+    """(shape, rows) of `live_loss_chart(df)`: everything in its spec that depends on `df` is either
+    the shape (the variants present, in drawing order) or the rows it draws (`loss_long(df, "step")`).
+    A page that redraws the chart every second builds the spec once per shape and swaps the rows in.
+    None where the chart is the "waiting" message instead.
+    """
+    if df is None or len(df) == 0 or "train_loss" not in df or pd.to_numeric(df["train_loss"], errors="coerce").isna().all():
+        return None
+    long = loss_long(df, "step")
+    return tuple(_present(long["variant"])), long
+
+
+def rows_json(df: pd.DataFrame) -> list[dict]:
+    """The rows of a frame as the charts inline them (NaN -> null, 6 significant digits)."""
+    return json.loads(df.to_json(orient="records", double_precision=6))
 
 
 # ---------------------------------------------------------------- attention heatmaps

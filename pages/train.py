@@ -81,7 +81,7 @@ def live(watching: bool) -> None:
                 button.button("Cancel", key=f"train.{run['id']}.cancel_button", on_click=ui.cancel, args=(run["id"],),
                               icon=":material/stop:", disabled=bool(no_cancel), help=no_cancel)
             curves = ds.curves_frame(store.curves(list(active["id"])), store.curves(list(active["id"]), "epoch"))
-            ui.show_chart(charts.live_loss_chart, curves, style=ui.style(), key="train.live", name="live-loss")
+            ui.show_live_loss(curves, style=ui.style(), key="train.live", name="live-loss")
         finished = ds.recent(store.runs(status=list(FINISHED)))
         if len(finished):
             st.markdown("**Finished in the last 10 minutes**")

@@ -713,3 +713,46 @@ def test_describe_data_and_overview():
     assert (overview["train"], overview["src_vocab"]) == (5, 6)
     assert "sources of 3–20 tokens" in ds.describe_data(DataConfig(task="reverse", n_train=10))
     assert ds.preview_pairs(data, 2).index.tolist() == [1, 2]
+
+
+def _curves(variants, steps: int, shift: float = 0.0) -> pd.DataFrame:
+    rows = []
+    for i, variant in enumerate(variants):
+        for step in range(5, steps + 1, 5):
+            rows.append({"run_id": f"r{i}", "name": f"{variant} seed 0", "variant": variant, "seed": 0,
+                         "step": step, "train_loss": 5.0 / step + shift + i, "valid_loss": np.nan, "kind": "step"})
+        rows.append({"run_id": f"r{i}", "name": f"{variant} seed 0", "variant": variant, "seed": 0, "step": steps,
+                     "train_loss": 4.0 / steps + i, "valid_loss": 4.5 / steps + i, "kind": "epoch"})
+    return pd.DataFrame(rows)
+
+
+def _live_then_direct(frames: list) -> None:
+    """An AppTest script: each frame through ui.show_live_loss, the last also through st.altair_chart."""
+    import altair as alt
+    import streamlit as st
+    import attn_ui as ui
+    from attn import charts
+    for i, frame in enumerate(frames):
+        ui.show_live_loss(frame, style="screen", key=f"live{i}", name="live-loss")
+    chart = charts.live_loss_chart(frames[-1], style="screen")
+    st.altair_chart(chart.properties(autosize=alt.AutoSizeParams(type="pad", contains="padding")),
+                    width="content", alt="live loss")
+
+
+def test_the_live_loss_chart_with_swapped_rows_is_what_altair_chart_sends(home):
+    # The first frame builds the spec of its shape; the second (same variants, other rows) reuses it
+    # with its own rows; a third with another set of variants gets a spec of its own.
+    frames = [_curves(["none", "dot"], 40), _curves(["none", "dot"], 85, shift=0.3), _curves(["additive"], 20)]
+    for last in (1, 2):
+        at = AppTest.from_function(_live_then_direct, args=(frames[:last + 1],), default_timeout=60).run()
+        _clean(at)
+        drawn = _charts(at)
+        assert drawn[last].proto == drawn[-1].proto
+        assert drawn[0].proto.datasets[0].data.data != drawn[last].proto.datasets[0].data.data
+
+
+def test_the_live_loss_chart_waits_for_the_first_steps(home):
+    at = AppTest.from_function(_live_then_direct, args=([pd.DataFrame()],), default_timeout=60).run()
+    _clean(at)
+    drawn = _charts(at)
+    assert drawn[0].proto == drawn[-1].proto
