@@ -10,6 +10,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     ATTN_HOME=/data
 
+# A C compiler for the fused additive-attention kernel (attn/kernels/additive.c, built on first use);
+# without one the app uses the PyTorch formula, slower for additive runs (README, Speed).
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
