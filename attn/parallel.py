@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING, Callable, Sequence
 
@@ -32,6 +33,46 @@ def cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+_launch_lock = threading.Lock()
+
+
+def _preparation_without_main(original):
+    """multiprocessing's `spawn.get_preparation_data`, minus the parent's __main__ script.
+
+    A new process re-runs the parent's __main__ file, for functions defined there. Ours live in attn
+    modules, and under Streamlit __main__ is the page script being run (its ScriptRunner puts the
+    page in sys.modules["__main__"]): a worker must not execute a page.
+    """
+    def prepare(name):
+        data = original(name)
+        data.pop("init_main_from_path", None)
+        data.pop("init_main_from_name", None)
+        return data
+    return prepare
+
+
+if "forkserver" in mp.get_all_start_methods():
+    from multiprocessing import context as _mp_context, popen_forkserver, spawn as _mp_spawn
+
+    class _Popen(popen_forkserver.Popen):
+        def _launch(self, process_obj):
+            with _launch_lock:  # the patch is module-wide: one launch at a time
+                original = _mp_spawn.get_preparation_data
+                _mp_spawn.get_preparation_data = _preparation_without_main(original)
+                try:
+                    super()._launch(process_obj)
+                finally:
+                    _mp_spawn.get_preparation_data = original
+
+    class _WorkerProcess(_mp_context.ForkServerProcess):
+        @staticmethod
+        def _Popen(process_obj):
+            return _Popen(process_obj)
+
+    class _WorkerContext(_mp_context.ForkServerContext):
+        Process = _WorkerProcess
+
+
 def mp_context():
     """Where worker processes come from: a fork server that has imported torch and the model code.
 
@@ -43,7 +84,7 @@ def mp_context():
     """
     if "forkserver" not in mp.get_all_start_methods():
         return mp.get_context("spawn")
-    ctx = mp.get_context("forkserver")
+    ctx = _WorkerContext()  # the fork server, with workers that never run the caller's __main__
     # No effect once the server runs. torch._dynamo is what the first torch.optim.Adam() imports
     # (about 1 s): without it here every worker would pay that before its first step.
     ctx.set_forkserver_preload(["attn.experiment", "torch._dynamo"])

@@ -175,3 +175,25 @@ def test_a_server_killed_during_training_leaves_the_run_interrupted_and_resubmit
         runner.cancel(again)
     finally:
         runner.shutdown()
+
+
+def test_a_worker_never_runs_the_callers_main_script(store, tmp_path, monkeypatch):
+    # Streamlit's ScriptRunner puts the page being run in sys.modules["__main__"]; multiprocessing
+    # would re-run that file in every new process. Here it is a script that leaves a mark.
+    import types
+    from attn.parallel import run_many
+    marker = tmp_path / "the page ran"
+    script = tmp_path / "page.py"
+    script.write_text(f"open({str(marker)!r}, 'w').close()\n")
+    page = types.ModuleType("__main__")
+    page.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", page)
+    runner = JobRunner(store, max_jobs=1)
+    try:
+        run_id = runner.submit(TINY)
+        assert runner.wait(run_id, timeout=120) == "done"
+    finally:
+        runner.shutdown()
+    results = run_many([TINY.with_variant("none"), TINY.with_variant("dot")], jobs=2)
+    assert [r.config.model.variant for r in results] == ["none", "dot"]
+    assert not marker.exists()
