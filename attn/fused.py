@@ -24,7 +24,10 @@ from pathlib import Path
 import torch
 
 SOURCE = Path(__file__).with_name("kernels") / "additive.c"
-FLAGS = ["-O3", "-march=native", "-fopenmp-simd", "-fno-math-errno", "-fPIC", "-shared"]
+FLAGS = ["-O3", "-fopenmp-simd", "-fno-math-errno", "-fPIC", "-shared"]
+# Tried in order: this CPU's full vector width first; compilers that do not know -march=native
+# (some clang builds on ARM) still get a portable build.
+TUNINGS = (["-march=native"], [])
 
 _lib: ctypes.CDLL | None = None
 _tried = False
@@ -47,9 +50,20 @@ def _cache_dir() -> Path:
 
 
 def _build(compiler: str) -> Path:
+    """The compiled kernel, from the cache or built now; the first tuning the compiler accepts."""
+    errors = []
+    for tuning in TUNINGS:
+        try:
+            return _build_with(compiler, [*FLAGS, *tuning])
+        except RuntimeError as exc:
+            errors.append(str(exc))
+    raise RuntimeError("; ".join(errors))
+
+
+def _build_with(compiler: str, flags: list[str]) -> Path:
     source = SOURCE.read_bytes()
-    key = hashlib.sha256(source + " ".join([compiler, *FLAGS]).encode() + _cpu_signature().encode())
-    for folder in (_cache_dir(), Path(tempfile.gettempdir()) / f"attention-lab-{os.getuid()}"):
+    key = hashlib.sha256(source + " ".join([compiler, *flags]).encode() + _cpu_signature().encode())
+    for folder in (_cache_dir(), Path(tempfile.gettempdir()) / f"attention-lab-{getattr(os, 'getuid', lambda: 'user')()}"):
         target = folder / f"additive-{key.hexdigest()[:16]}.so"
         if target.exists():
             return target
@@ -61,7 +75,7 @@ def _build(compiler: str) -> Path:
         fd, partial = tempfile.mkstemp(suffix=".so", dir=folder)
         os.close(fd)
         try:
-            subprocess.run([compiler, *FLAGS, str(SOURCE), "-o", partial], check=True,
+            subprocess.run([compiler, *flags, str(SOURCE), "-o", partial], check=True,
                            capture_output=True, text=True, timeout=120)
             os.replace(partial, target)
             return target
@@ -87,8 +101,8 @@ def _load() -> ctypes.CDLL | None:
         return None
     try:
         lib = ctypes.CDLL(str(_build(compiler)))
-    except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
-        build_error = str(exc)
+    except Exception as exc:  # whatever stops the build, the PyTorch formula still works: say why
+        build_error = str(exc) or type(exc).__name__
         return None
     floats = ctypes.c_void_p
     n = ctypes.c_long

@@ -99,3 +99,25 @@ def test_a_failing_compiler_gives_a_reason_and_the_pytorch_formula(monkeypatch, 
     monkeypatch.setattr(fused.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
     assert not fused.available()
     assert "this compiler is broken" in fused.build_error
+
+
+def test_a_compiler_without_march_native_gets_a_portable_build(monkeypatch, tmp_path):
+    real = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if not real:
+        pytest.skip("no C compiler on this machine")
+    picky = tmp_path / "cc"
+    picky.write_text('#!/bin/sh\nfor a in "$@"; do [ "$a" = "-march=native" ] && '
+                     '{ echo "error: -march=native is not supported" >&2; exit 1; }; done\n'
+                     f'exec {real} "$@"\n')
+    picky.chmod(0o755)
+    monkeypatch.setattr(fused, "_tried", False)
+    monkeypatch.setattr(fused, "_lib", None)
+    monkeypatch.setattr(fused, "build_error", None)
+    monkeypatch.setenv("CC", str(picky))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert fused.available(), fused.build_error
+    assert len(list((tmp_path / "cache" / "attention-lab").glob("additive-*.so"))) == 1
+    q, k = torch.randn(2, 3, 8), torch.randn(2, 4, 8)
+    v = torch.randn(1, 8)
+    want = (torch.tanh(q[:, :, None] + k[:, None]) * v[0]).sum(-1)
+    assert torch.allclose(fused.additive_scores(q, k, v), want, atol=1e-5)
