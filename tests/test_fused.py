@@ -10,6 +10,25 @@ from attn.config import ModelConfig
 from attn.model import Seq2Seq
 
 
+@pytest.fixture
+def unbuilt(monkeypatch, tmp_path):
+    """The kernel as before its first use, with its build cache in tmp_path -> that folder."""
+    monkeypatch.setattr(fused, "_tried", False)
+    monkeypatch.setattr(fused, "_lib", None)
+    monkeypatch.setattr(fused, "build_error", None)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(fused.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
+    return tmp_path
+
+
+def _compiler(folder, script: str):
+    """An executable `cc` in `folder` running the shell `script`."""
+    path = folder / "cc"
+    path.write_text("#!/bin/sh\n" + script)
+    path.chmod(0o755)
+    return path
+
+
 def test_the_kernel_builds_where_there_is_a_c_compiler():
     if not (shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")):
         pytest.skip("no C compiler on this machine: the PyTorch formula is used")
@@ -74,10 +93,7 @@ def test_an_additive_model_trains_the_same_with_and_without_the_kernel(monkeypat
         assert torch.allclose(got, want, atol=1e-5, rtol=1e-4)
 
 
-def test_attn_fused_0_turns_the_kernel_off(monkeypatch):
-    monkeypatch.setattr(fused, "_tried", False)
-    monkeypatch.setattr(fused, "_lib", None)
-    monkeypatch.setattr(fused, "build_error", None)
+def test_attn_fused_0_turns_the_kernel_off(monkeypatch, unbuilt):
     monkeypatch.setenv("ATTN_FUSED", "0")
     assert not fused.available()
     assert "ATTN_FUSED=0" in fused.build_error
@@ -87,36 +103,22 @@ def test_attn_fused_0_turns_the_kernel_off(monkeypatch):
     assert torch.allclose(weights.sum(-1), torch.ones(1, 2))
 
 
-def test_a_failing_compiler_gives_a_reason_and_the_pytorch_formula(monkeypatch, tmp_path):
-    broken = tmp_path / "cc"
-    broken.write_text("#!/bin/sh\necho 'error: this compiler is broken' >&2\nexit 1\n")
-    broken.chmod(0o755)
-    monkeypatch.setattr(fused, "_tried", False)
-    monkeypatch.setattr(fused, "_lib", None)
-    monkeypatch.setattr(fused, "build_error", None)
-    monkeypatch.setenv("CC", str(broken))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(fused.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
+def test_a_failing_compiler_gives_a_reason_and_the_pytorch_formula(monkeypatch, unbuilt):
+    monkeypatch.setenv("CC", str(_compiler(unbuilt, "echo 'error: this compiler is broken' >&2\nexit 1\n")))
     assert not fused.available()
     assert "this compiler is broken" in fused.build_error
 
 
-def test_a_compiler_without_march_native_gets_a_portable_build(monkeypatch, tmp_path):
+def test_a_compiler_without_march_native_gets_a_portable_build(monkeypatch, unbuilt):
     real = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
     if not real:
         pytest.skip("no C compiler on this machine")
-    picky = tmp_path / "cc"
-    picky.write_text('#!/bin/sh\nfor a in "$@"; do [ "$a" = "-march=native" ] && '
-                     '{ echo "error: -march=native is not supported" >&2; exit 1; }; done\n'
-                     f'exec {real} "$@"\n')
-    picky.chmod(0o755)
-    monkeypatch.setattr(fused, "_tried", False)
-    monkeypatch.setattr(fused, "_lib", None)
-    monkeypatch.setattr(fused, "build_error", None)
+    picky = _compiler(unbuilt, 'for a in "$@"; do [ "$a" = "-march=native" ] && '
+                               '{ echo "error: -march=native is not supported" >&2; exit 1; }; done\n'
+                               f'exec {real} "$@"\n')
     monkeypatch.setenv("CC", str(picky))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     assert fused.available(), fused.build_error
-    assert len(list((tmp_path / "cache" / "attention-lab").glob("additive-*.so"))) == 1
+    assert len(list((unbuilt / "cache" / "attention-lab").glob("additive-*.so"))) == 1
     q, k = torch.randn(2, 3, 8), torch.randn(2, 4, 8)
     v = torch.randn(1, 8)
     want = (torch.tanh(q[:, :, None] + k[:, None]) * v[0]).sum(-1)
