@@ -352,9 +352,10 @@ def live_loss_chart(df: pd.DataFrame | None, style: str = "screen"):
     no rows the chart says it is waiting for the first steps.
     """
     th = _theme(style)
-    if df is None or len(df) == 0 or "train_loss" not in df or pd.to_numeric(df["train_loss"], errors="coerce").isna().all():
+    parts = live_loss_parts(df)
+    if parts is None:
         return message_chart("waiting for the first steps…", style)
-    long = loss_long(df, "step")
+    _, long = parts
     layer = _loss_layer(long, "step", log_y=False, smoothing=0.0, th=th, live=True)
     return _styled(_facet_by_variant(layer, long, th, alt.TitleParams("Loss while training")), style)
 
