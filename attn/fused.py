@@ -123,10 +123,6 @@ def usable_for(*tensors: torch.Tensor) -> bool:
     return all(t.device.type == "cpu" and t.dtype == torch.float32 for t in tensors) and available()
 
 
-def _ptr(t: torch.Tensor) -> int:
-    return t.data_ptr()
-
-
 def _kernel() -> ctypes.CDLL:
     lib = _load()
     if lib is None:
@@ -142,7 +138,7 @@ class AdditiveScores(torch.autograd.Function):
         q, k, v = q.contiguous(), k.contiguous(), v.contiguous()
         (B, T, H), S = q.shape, k.size(1)
         scores = q.new_empty((B, T, S))
-        _kernel().additive_forward(_ptr(q), _ptr(k), _ptr(v), _ptr(scores), B, T, S, H)
+        _kernel().additive_forward(q.data_ptr(), k.data_ptr(), v.data_ptr(), scores.data_ptr(), B, T, S, H)
         ctx.save_for_backward(q, k, v)
         return scores
 
@@ -152,8 +148,8 @@ class AdditiveScores(torch.autograd.Function):
         grad = grad.contiguous()
         (B, T, H), S = q.shape, k.size(1)
         dq, dk, dv = torch.zeros_like(q), torch.zeros_like(k), torch.zeros_like(v)
-        _kernel().additive_backward(_ptr(q), _ptr(k), _ptr(v), _ptr(grad), _ptr(dq), _ptr(dk), _ptr(dv),
-                               B, T, S, H)
+        _kernel().additive_backward(q.data_ptr(), k.data_ptr(), v.data_ptr(), grad.data_ptr(),
+                                    dq.data_ptr(), dk.data_ptr(), dv.data_ptr(), B, T, S, H)
         return dq, dk, dv
 
 
