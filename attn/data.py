@@ -7,10 +7,9 @@ evaluation can score where the attention looks, on tasks where the truth is know
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
-if TYPE_CHECKING:
-    from .config import DataConfig
+from .config import ConfigError, DataConfig
 
 Alignment = frozenset  # frozenset[tuple[int, int]]: (target index, source index) gold links
 
@@ -108,7 +107,6 @@ def load_data(cfg: DataConfig) -> ParallelData:
 
     Pure Python, no torch: `python -m attn train` generates the data while its workers start.
     """
-    from .config import ConfigError
     if cfg.corpus:
         from .corpus import CorpusOptions, load_corpus
         options = CorpusOptions(lowercase=cfg.lowercase, max_len=cfg.max_len, max_pairs=cfg.max_pairs,

@@ -66,8 +66,9 @@ class JobRunner:
         self._running: dict[str, _Job] = {}
         self._closed = False
         self.store.mark_interrupted()  # what a previous server left behind can be resubmitted
-        # Workers are started from this thread only: Linux kills them when the thread that
-        # started them ends (PR_SET_PDEATHSIG), and this thread lives as long as the runner.
+        # Workers are started from this thread only: where they are spawned, Linux kills them when
+        # the thread that started them ends (PR_SET_PDEATHSIG), and this thread lives as long as the
+        # runner; forked from the fork server, they die with it, and it with this process.
         self._thread = threading.Thread(target=self._dispatch, name="attn-job-dispatcher", daemon=True)
         self._thread.start()
         atexit.register(self.shutdown)
