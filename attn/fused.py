@@ -1,18 +1,24 @@
-"""The fused additive-attention kernel (kernels/additive.c): built on first use, PyTorch if it can't be.
+"""The C kernels (kernels/*.c): built on first use, loaded with ctypes, PyTorch if they can't be.
+
+Two kernels, both for one reason -- on a CPU at lecture sizes PyTorch's per-operator overhead, not the
+arithmetic, was most of a training step:
+  additive.c  additive attention's scores and their gradients (used by attention.py)
+  gru.c       a GRU layer's recurrence over all steps and its backward pass (used by recurrence.py)
 
 Additive attention's score tensor v^T tanh(W s_t + U h_j) has B*T*S*H elements; PyTorch's eager ops
 write and read it about eight times per training step, which made the additive model ~1.7x slower
 per step than the dot model. The C kernel computes each element in registers, forward and backward
-(recomputing tanh there instead of storing it), in one pass each. It is plain C on raw float
+(recomputing tanh there instead of storing it), in one pass each. Both are plain C on raw float
 pointers, compiled with the system's C compiler in about a second -- no PyTorch headers, no build
 step at install time -- and cached per source, compiler flags and CPU.
 
 Where there is no compiler, the build fails, or ATTN_FUSED=0 is set, `available()` is False and the
-attention module uses its PyTorch formula (the reference the kernel is tested against).
+model uses the PyTorch formulas (the references the kernels are tested against).
 """
 from __future__ import annotations
 
 import ctypes
+import glob
 import hashlib
 import os
 import platform
@@ -23,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-SOURCE = Path(__file__).with_name("kernels") / "additive.c"
+SOURCES = (Path(__file__).with_name("kernels") / "additive.c", Path(__file__).with_name("kernels") / "gru.c")
 FLAGS = ["-O3", "-fopenmp-simd", "-fno-math-errno", "-fPIC", "-shared"]
 # Tried in order: this CPU's full vector width first; compilers that do not know -march=native
 # (some clang builds on ARM) still get a portable build.
@@ -61,10 +67,10 @@ def _build(compiler: str) -> Path:
 
 
 def _build_with(compiler: str, flags: list[str]) -> Path:
-    source = SOURCE.read_bytes()
+    source = b"".join(path.read_bytes() for path in SOURCES)
     key = hashlib.sha256(source + " ".join([compiler, *flags]).encode() + _cpu_signature().encode())
     for folder in (_cache_dir(), Path(tempfile.gettempdir()) / f"attention-lab-{getattr(os, 'getuid', lambda: 'user')()}"):
-        target = folder / f"additive-{key.hexdigest()[:16]}.so"
+        target = folder / f"kernels-{key.hexdigest()[:16]}.so"
         if target.exists():
             return target
         try:
@@ -75,7 +81,7 @@ def _build_with(compiler: str, flags: list[str]) -> Path:
         fd, partial = tempfile.mkstemp(suffix=".so", dir=folder)
         os.close(fd)
         try:
-            subprocess.run([compiler, *flags, str(SOURCE), "-o", partial], check=True,
+            subprocess.run([compiler, *flags, *map(str, SOURCES), "-o", partial], check=True,
                            capture_output=True, text=True, timeout=120)
             os.replace(partial, target)
             return target
@@ -109,6 +115,9 @@ def _load() -> ctypes.CDLL | None:
     lib.additive_forward.argtypes = [floats] * 4 + [n] * 4
     lib.additive_backward.argtypes = [floats] * 7 + [n] * 4
     lib.additive_forward.restype = lib.additive_backward.restype = None
+    lib.gru_forward.argtypes = [floats] * 10 + [n] * 3 + [ctypes.c_int, floats]
+    lib.gru_backward.argtypes = [floats] * 8 + [n] * 3 + [ctypes.c_int, floats]
+    lib.gru_forward.restype = lib.gru_backward.restype = None
     _lib = lib
     return _lib
 
@@ -123,11 +132,35 @@ def usable_for(*tensors: torch.Tensor) -> bool:
     return all(t.device.type == "cpu" and t.dtype == torch.float32 for t in tensors) and available()
 
 
-def _kernel() -> ctypes.CDLL:
+def kernel() -> ctypes.CDLL:
+    """The loaded library; call only where `available()` is True."""
     lib = _load()
     if lib is None:
-        raise RuntimeError(f"the fused additive kernel is not available: {build_error}")
+        raise RuntimeError(f"the fused kernels are not available: {build_error}")
     return lib
+
+
+_sgemm: int | None = None
+_sgemm_found = False
+
+
+def sgemm_pointer() -> int | None:
+    """The address of the BLAS `sgemm_` PyTorch itself calls (MKL in the Linux x86 wheels), or None.
+
+    The GRU kernel's matrix products go through it, so they run at the speed and with the thread
+    setting of PyTorch's own; where the symbol is not exported (other builds) the kernel's plain C
+    loops do the products instead.
+    """
+    global _sgemm, _sgemm_found
+    if not _sgemm_found:
+        _sgemm_found = True
+        for path in sorted(glob.glob(os.path.join(os.path.dirname(torch.__file__), "lib", "libtorch_cpu.*"))):
+            try:
+                _sgemm = ctypes.cast(ctypes.CDLL(path).sgemm_, ctypes.c_void_p).value
+                break
+            except (OSError, AttributeError):
+                continue
+    return _sgemm
 
 
 class AdditiveScores(torch.autograd.Function):
@@ -138,7 +171,7 @@ class AdditiveScores(torch.autograd.Function):
         q, k, v = q.contiguous(), k.contiguous(), v.contiguous()
         (B, T, H), S = q.shape, k.size(1)
         scores = q.new_empty((B, T, S))
-        _kernel().additive_forward(q.data_ptr(), k.data_ptr(), v.data_ptr(), scores.data_ptr(), B, T, S, H)
+        kernel().additive_forward(q.data_ptr(), k.data_ptr(), v.data_ptr(), scores.data_ptr(), B, T, S, H)
         ctx.save_for_backward(q, k, v)
         return scores
 
@@ -148,7 +181,7 @@ class AdditiveScores(torch.autograd.Function):
         grad = grad.contiguous()
         (B, T, H), S = q.shape, k.size(1)
         dq, dk, dv = torch.zeros_like(q), torch.zeros_like(k), torch.zeros_like(v)
-        _kernel().additive_backward(q.data_ptr(), k.data_ptr(), v.data_ptr(), grad.data_ptr(),
+        kernel().additive_backward(q.data_ptr(), k.data_ptr(), v.data_ptr(), grad.data_ptr(),
                                     dq.data_ptr(), dk.data_ptr(), dv.data_ptr(), B, T, S, H)
         return dq, dk, dv
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from . import recurrence
 from .attention import Attention, make_attention
 from .config import ModelConfig
 from .text import PAD_ID
@@ -52,11 +52,7 @@ class Encoder(nn.Module):
     def forward(self, src: torch.Tensor, src_len: torch.Tensor):
         """src (B, S), src_len (B,) -> states (B, S, H), summary (B, H)."""
         embedded = self.dropout(self.embed(src))                                   # (B, S, E)
-        packed = pack_padded_sequence(embedded, src_len.cpu(), batch_first=True, enforce_sorted=False)
-        out, last = self.rnn(packed)                                               # last (2, B, H/2)
-        states, _ = pad_packed_sequence(out, batch_first=True, total_length=src.size(1))
-        summary = torch.cat([last[0], last[1]], dim=-1)                            # (B, H)
-        return states, summary
+        return recurrence.bidirectional(self.rnn, embedded, src_len)
 
 
 class Decoder(nn.Module):
@@ -112,8 +108,7 @@ class Decoder(nn.Module):
             # Every input word is known, so the GRU runs over all T steps in one call and the
             # attention scores all T queries in one batched matmul.
             embedded = self.dropout(self.embed(tgt_in))                            # (B, T, E)
-            summary = enc.summary[:, None, :].expand(-1, embedded.size(1), -1)      # (B, T, H)
-            states, _ = self.rnn(torch.cat([embedded, summary], dim=-1), state[None])  # (B, T, H)
+            states = recurrence.with_constant_input(self.rnn, embedded, enc.summary, state)  # (B, T, H)
             context, weights = self.context(states, enc)
             return self.readout(states, context), weights
         logits_steps, weight_steps = [], []

@@ -118,7 +118,7 @@ def test_a_compiler_without_march_native_gets_a_portable_build(monkeypatch, unbu
                                f'exec {real} "$@"\n')
     monkeypatch.setenv("CC", str(picky))
     assert fused.available(), fused.build_error
-    assert len(list((unbuilt / "cache" / "attention-lab").glob("additive-*.so"))) == 1
+    assert len(list((unbuilt / "cache" / "attention-lab").glob("kernels-*.so"))) == 1
     q, k = torch.randn(2, 3, 8), torch.randn(2, 4, 8)
     v = torch.randn(1, 8)
     want = (torch.tanh(q[:, :, None] + k[:, None]) * v[0]).sum(-1)
