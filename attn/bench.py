@@ -13,6 +13,7 @@ import time
 import torch
 
 from .config import DataConfig, preset
+from .optim import Adam
 from .text import PAD_ID
 
 
@@ -21,10 +22,11 @@ BENCH_DATA = DataConfig(task="reverse", n_train=4000, n_valid=50, n_test=50, min
 
 
 def tokens_per_second(model, prepared, batch: int, steps: int = 60, warmup: int = 5,
-                      optimizer: torch.optim.Optimizer | None = None, clip: float = 0.0) -> float:
+                      optimizer=None, clip: float = 0.0) -> float:
     """Target tokens per second of `steps` training steps (forward, backward, update) after `warmup`.
 
-    Batches come from the training split's length-sorted pools, as in real training.
+    Batches come from the training split's length-sorted pools, as in real training. `optimizer`
+    is anything with zero_grad() and step(); None is the tutorials' torch.optim.Adam.
     """
     from .batching import length_sorted_batches
     from .train import token_loss
@@ -37,7 +39,7 @@ def tokens_per_second(model, prepared, batch: int, steps: int = 60, warmup: int 
         src, src_len, tgt_in, tgt_out = prepared.train.batch(batches[i % len(batches)])
         logits, _ = model(src, src_len, tgt_in)
         loss = token_loss(logits, tgt_out)
-        optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad()
         loss.backward()
         if clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
@@ -52,7 +54,7 @@ def throughput(variant: str, steps: int = 60, warmup: int = 5, prepared=None) ->
     cfg = dataclasses.replace(preset("lecture").with_variant(variant), data=BENCH_DATA)
     prepared = prepared or prepare(cfg.data)
     model = build_model(cfg, prepared).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.lr, fused=True)  # as the Trainer does
+    optimizer = Adam(model.parameters(), lr=cfg.train.lr)  # as the Trainer does
     return tokens_per_second(model, prepared, cfg.train.batch, steps, warmup, optimizer, cfg.train.clip)
 
 

@@ -18,7 +18,7 @@ from .config import RunConfig
 from .data import ParallelData
 
 if TYPE_CHECKING:  # torch is imported where it is used: creating Workers must not wait for it
-    from .train import TrainEvent
+    from .events import TrainEvent
 
 EventHandler = Callable[[int, "TrainEvent"], None]
 
@@ -85,9 +85,7 @@ def mp_context():
     if "forkserver" not in mp.get_all_start_methods():
         return mp.get_context("spawn")
     ctx = _WorkerContext()  # the fork server, with workers that never run the caller's __main__
-    # No effect once the server runs. torch._dynamo is what the first torch.optim.Adam() imports
-    # (about 1 s): without it here every worker would pay that before its first step.
-    ctx.set_forkserver_preload(["attn.experiment", "torch._dynamo"])
+    ctx.set_forkserver_preload(["attn.experiment"])  # no effect once the server runs
     return ctx
 
 

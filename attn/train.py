@@ -11,7 +11,7 @@ import copy
 import math
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
@@ -19,6 +19,8 @@ import torch.nn.functional as F
 
 from .batching import TensorSplit, length_sorted_batches, sequential_batches
 from .config import TrainConfig
+from .events import Callback, TrainEvent
+from .optim import Adam
 from .text import PAD_ID
 
 
@@ -37,25 +39,6 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-@dataclass
-class TrainEvent:
-    kind: str                       # "start" | "step" | "epoch" | "end"
-    step: int                       # optimizer steps done
-    total_steps: int                # steps planned (epochs x batches per epoch)
-    epoch: int                      # epochs completed (float progress is step / steps_per_epoch)
-    epochs: int
-    elapsed: float                  # seconds since training started
-    train_loss: float | None = None # mean token loss since the previous step event (or over the epoch)
-    valid_loss: float | None = None # epoch events: mean token loss on the validation split
-    tokens_per_s: float | None = None  # target tokens per second since the previous event
-    eta: float | None = None        # seconds left at the current pace
-    stopped: bool = False           # end event: a stop request ended training early
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-Callback = Callable[[TrainEvent], None]
 
 
 @dataclass
@@ -106,16 +89,10 @@ class Trainer:
     def fit(self, should_stop: Callable[[], bool] | None = None) -> TrainResult:
         cfg, model = self.cfg, self.model
         model.to(self.device).train()
-        # fused: one kernel for all parameters instead of a loop over them (2x faster steps on CPU)
-        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
         generator = torch.Generator().manual_seed(self.seed)
         steps_per_epoch = math.ceil(len(self.train_split) / cfg.batch)
         total_steps = steps_per_epoch * cfg.epochs
-        # lr_t = lr * (1 - 0.9 t / total): large steps early, fine ones at the end
-        scheduler = None
-        if cfg.lr_schedule == "linear":
-            scheduler = torch.optim.lr_scheduler.LambdaLR(
-                optimizer, lambda t: 1.0 - 0.9 * min(t, total_steps) / max(total_steps, 1))
+        optimizer = Adam(model.parameters(), lr=cfg.lr, schedule=cfg.lr_schedule, total_steps=total_steps)
         result = TrainResult()
         start = time.perf_counter()
         step, best, best_state, bad_epochs = 0, math.inf, None, 0
@@ -130,13 +107,11 @@ class Trainer:
                 src, src_len, tgt_in, tgt_out = self.train_split.batch(idx, self.device)
                 logits, _ = model(src, src_len, tgt_in, teacher_forcing=cfg.teacher_forcing)
                 loss = token_loss(logits, tgt_out)
-                optimizer.zero_grad(set_to_none=True)
+                optimizer.zero_grad()
                 loss.backward()
                 if cfg.clip > 0:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
                 optimizer.step()
-                if scheduler is not None:
-                    scheduler.step()
                 step += 1
                 n_tokens = int((tgt_out != PAD_ID).sum())
                 loss_value = loss.item()

@@ -17,7 +17,7 @@ from attn.corpus import load_corpus
 from attn.experiment import run
 from attn.runs_cli import register
 from attn.store import SCHEMA_VERSION, RunStore, StoreError, code_version
-from attn.train import TrainEvent
+from attn.events import TrainEvent
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = PRESETS["tiny"]

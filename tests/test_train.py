@@ -77,25 +77,22 @@ def test_a_stopped_run_keeps_its_curves_and_skips_evaluation(reverse_data):
     assert result.decodes == [] and result.buckets.empty
 
 
-def test_linear_schedule_ends_at_a_tenth_of_the_learning_rate(reverse_data):
-    import torch
+def test_linear_schedule_ends_at_a_tenth_of_the_learning_rate(reverse_data, monkeypatch):
+    from attn.optim import Adam
     from attn.train import Trainer
     from attn.experiment import build_model
     prepared = prepare(DATA_CFG, reverse_data)
     cfg = _cfg(lr_schedule="linear", epochs=1)
     model = build_model(cfg, prepared)
     seen = []
-    original_step = torch.optim.Adam.step
+    original_step = Adam.step
 
     def spy(self, *a, **k):
-        seen.append(self.param_groups[0]["lr"])
+        seen.append(self.lr)
         return original_step(self, *a, **k)
 
-    torch.optim.Adam.step = spy
-    try:
-        Trainer(model, cfg.train, prepared.train, prepared.valid, seed=0).fit()
-    finally:
-        torch.optim.Adam.step = original_step
+    monkeypatch.setattr(Adam, "step", spy)
+    Trainer(model, cfg.train, prepared.train, prepared.valid, seed=0).fit()
     assert seen[0] == pytest.approx(cfg.train.lr)
     assert seen[-1] == pytest.approx(cfg.train.lr * (1 - 0.9 * (len(seen) - 1) / len(seen)))
     assert all(a > b for a, b in zip(seen, seen[1:]))
