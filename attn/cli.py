@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import importlib
 import json
 import sys
+import threading
 import time
 
 from .config import ConfigError, RunConfig, VARIANTS, preset, PRESETS
@@ -144,6 +146,11 @@ def cmd_train(args) -> int:
     with Workers(jobs) if jobs > 1 else contextlib.nullcontext() as workers:
         from .data import load_data  # pure Python: torch is imported in the fork server meanwhile
         data = load_data(base.data)
+        if workers is not None:
+            # The results come back holding tensors, so this process needs torch too. Importing it now,
+            # beside the fork server's own import, keeps those 2-3 s of CPU off the cores the workers
+            # train on later (it cost the lecture demo about a second when done on the first result).
+            threading.Thread(target=importlib.import_module, args=("attn.experiment",), daemon=True).start()
         if data.report:
             _print_report(data.report)
         if base.data.corpus and data.report.get("sha256"):
@@ -207,7 +214,13 @@ def cmd_bench(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Commands whose modules import nothing heavy at parse time. The other commands' modules import torch,
+# pandas and altair (3-4 s on a 2-core laptop), which `train` would otherwise pay before its workers
+# even start; so they are added to the parser only when another command (or --help) is asked for.
+LIGHT_COMMANDS = ("train", "bench")
+
+
+def build_parser(all_commands: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m attn", description="Attention Lab from the terminal")
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train variants, evaluate per length bucket, print the table")
@@ -221,14 +234,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--steps", type=int, default=60, help="timed training steps per variant")
     bench.add_argument("--skip-lecture", action="store_true", help="only the throughput part")
     bench.set_defaults(func=cmd_bench)
-    from . import figures, preload, runs_cli
-    for module in (runs_cli, figures, preload):
-        module.register(sub)
+    if all_commands:
+        from . import figures, preload, runs_cli
+        for module in (runs_cli, figures, preload):
+            module.register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(all_commands=not (argv and argv[0] in LIGHT_COMMANDS))
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -82,3 +82,21 @@ def test_bench_prints_one_json_object_with_the_documented_fields(capsys):
     lecture = preset("lecture")  # throughput is measured at the lecture preset's sizes
     assert (report["config"]["emb"], report["config"]["hidden"], report["config"]["batch"]) == (
         lecture.model.emb, lecture.model.hidden, lecture.train.batch)
+
+
+def test_parsing_a_train_command_imports_neither_torch_nor_pandas():
+    """`train` starts its workers first; importing torch before that delayed their start by seconds."""
+    import subprocess
+    import sys
+    code = ("import sys; from attn.cli import LIGHT_COMMANDS, build_parser; "
+            "args = build_parser(all_commands=False).parse_args(['train', '--preset', 'tiny']); "
+            "print(args.command, 'torch' in sys.modules, 'pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["train", "False", "False"]
+
+
+def test_help_still_lists_every_command(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("train", "bench", "runs", "figures", "preload"))
