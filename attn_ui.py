@@ -39,7 +39,7 @@ from attn.config import ConfigError
 from attn.corpus import CorpusError
 from attn.jobs import JobError, JobRunner
 from attn.settings import ServerSettings, server_settings
-from attn.store import FINISHED, RunStore, StoreError, home
+from attn.store import ACTIVE, FINISHED, RunStore, StoreError, home
 
 log = logging.getLogger("attn.dashboard")
 
@@ -75,6 +75,24 @@ def runner() -> JobRunner:
 def store_line() -> str:
     """The sidebar's line about stored runs and active jobs."""
     return snapshot().line
+
+
+def jobs_active() -> bool:
+    """Whether any run is queued or training (as of the current store version)."""
+    return bool(snapshot().runs["status"].isin(ACTIVE).any())
+
+
+def store_caption() -> None:
+    """The sidebar's line; while runs train it redraws itself every 3 s.
+
+    A page's own live fragment (Train's, every second) does not redraw the sidebar, so without this the
+    line said "2 queued" long after those runs had started or finished.
+    """
+    def caption():
+        with guard("Reading the run store"):
+            st.caption(store_line())
+
+    st.fragment(caption, run_every=3.0 if jobs_active() else None)()
 
 
 def session_id() -> str:

@@ -231,6 +231,7 @@ def test_lecture_demo_trains_and_the_live_chart_grows(lecture_demo):
     assert not lecture_demo["errors"]
 
 
+
 # ------------------------------------------------------------------------------------------ every page
 
 @pytest.fixture(scope="module")
@@ -353,3 +354,23 @@ def test_admin_password_unlocks_deleting_on_a_read_only_server(browser, locked_s
     assert list(RunStore(home).runs()["id"]) == [kept]
     assert not tab.errors
     tab.close()
+
+
+# ------------------------------------------------------------------------------------------ the sidebar
+
+def test_the_sidebar_line_follows_the_store_without_a_page_rerun(browser, open_server, lecture_demo):
+    """A run another visitor started ends while this page stands still: the sidebar's line must say so."""
+    url, home = open_server
+    store = RunStore(home)
+    run_id = store.create_run(PRESETS["tiny"], name="another visitor's run", status="running")
+    tab = Tab(browser, url)
+    try:
+        tab.open("Runs")  # a page without a live fragment of its own
+        line = tab.page.locator('[data-testid="stSidebar"] [data-testid="stCaptionContainer"]').filter(has_text="stored")
+        expect(line).to_contain_text("1 training")
+        store.set_status(run_id, "cancelled")
+        expect(line).to_contain_text("no jobs active", timeout=10_000)
+        assert not tab.errors
+    finally:
+        tab.close()
+        store.delete(run_id)
