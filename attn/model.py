@@ -41,7 +41,10 @@ class Encoded:
 
 
 class Encoder(nn.Module):
-    """Embedding + bidirectional GRU over packed sequences, so padding never enters a state."""
+    """Embedding + bidirectional GRU that stops at each sentence's length, so padding never enters a state.
+
+    (recurrence.bidirectional: PyTorch's packed sequences, or the fused kernel with the same semantics.)
+    """
 
     def __init__(self, vocab_size: int, emb: int, hidden: int, dropout: float):
         super().__init__()
