@@ -10,8 +10,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     ATTN_HOME=/data
 
-# A C compiler for the fused additive-attention kernel (attn/kernels/additive.c, built on first use);
-# without one the app uses the PyTorch formula, slower for additive runs (README, Speed).
+# A C compiler for the fused kernels (attn/kernels/: additive attention and the GRU recurrence, built
+# on first use); without one the app uses PyTorch's ops, about half as fast (README, Speed).
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
     && rm -rf /var/lib/apt/lists/*
 

@@ -29,7 +29,9 @@ from pathlib import Path
 
 import torch
 
-SOURCES = (Path(__file__).with_name("kernels") / "additive.c", Path(__file__).with_name("kernels") / "gru.c")
+KERNELS = Path(__file__).with_name("kernels")
+SOURCES = (KERNELS / "additive.c", KERNELS / "gru.c")   # compiled together into one library
+HEADERS = (KERNELS / "fast_tanh.h",)                    # included by them: part of the cache key
 FLAGS = ["-O3", "-fopenmp-simd", "-fno-math-errno", "-fPIC", "-shared"]
 # Tried in order: this CPU's full vector width first; compilers that do not know -march=native
 # (some clang builds on ARM) still get a portable build.
@@ -67,7 +69,7 @@ def _build(compiler: str) -> Path:
 
 
 def _build_with(compiler: str, flags: list[str]) -> Path:
-    source = b"".join(path.read_bytes() for path in SOURCES)
+    source = b"".join(path.read_bytes() for path in SOURCES + HEADERS)
     key = hashlib.sha256(source + " ".join([compiler, *flags]).encode() + _cpu_signature().encode())
     for folder in (_cache_dir(), Path(tempfile.gettempdir()) / f"attention-lab-{getattr(os, 'getuid', lambda: 'user')()}"):
         target = folder / f"kernels-{key.hexdigest()[:16]}.so"

@@ -5,7 +5,6 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from attn import fused, recurrence
 from attn.config import ModelConfig
-from attn.model import Seq2Seq
 
 pytestmark = pytest.mark.skipif(not fused.available(), reason=f"no fused kernels: {fused.build_error}")
 
@@ -107,22 +106,11 @@ def test_the_same_inputs_give_bitwise_the_same_results():
 
 
 @pytest.mark.parametrize("variant", ["none", "dot", "additive"])
-def test_a_model_trains_the_same_with_and_without_the_gru_kernel(monkeypatch, variant):
+def test_a_model_trains_the_same_with_and_without_the_gru_kernel(monkeypatch, model_grads, variant):
     cfg = ModelConfig(variant=variant, emb=8, hidden=12)
-    src, src_len = torch.tensor([[3, 4, 5, 6], [7, 8, 0, 0]]), torch.tensor([4, 2])
-    tgt_in = torch.tensor([[1, 5, 6, 7, 8], [1, 9, 4, 0, 0]])
-
-    def loss_and_grads():
-        torch.manual_seed(0)
-        model = Seq2Seq(cfg, 10, 11)
-        logits, _ = model(src, src_len, tgt_in)
-        loss = logits.logsumexp(-1).mean()
-        loss.backward()
-        return loss.item(), [p.grad.clone() for p in model.parameters()]
-
-    loss_k, grads_k = loss_and_grads()
+    loss_k, _, grads_k = model_grads(cfg)
     monkeypatch.setattr(recurrence, "_fused_ok", lambda *args: False)
-    loss_r, grads_r = loss_and_grads()
+    loss_r, _, grads_r = model_grads(cfg)
     assert loss_k == pytest.approx(loss_r, abs=1e-6)
     for got, want in zip(grads_k, grads_r):
         assert torch.allclose(got, want, atol=1e-5, rtol=1e-4)

@@ -30,30 +30,13 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fast_tanh.h"
+
 typedef void (*sgemm_fn)(const char *transa, const char *transb, const int *m, const int *n,
                          const int *k, const float *alpha, const float *a, const int *lda,
                          const float *b, const int *ldb, const float *beta, float *c, const int *ldc);
 
-/* The same rational tanh as additive.c (Eigen's fast tanh); sigmoid(x) = (1 + tanh(x / 2)) / 2. */
-static inline float fast_tanh(float x) {
-    const float clamp = 7.90531110763549805f;
-    x = x > clamp ? clamp : (x < -clamp ? -clamp : x);
-    const float x2 = x * x;
-    float p = -2.76076847742355e-16f;
-    p = p * x2 + 2.00018790482477e-13f;
-    p = p * x2 + -8.60467152213735e-11f;
-    p = p * x2 + 5.12229709037114e-08f;
-    p = p * x2 + 1.48572235717979e-05f;
-    p = p * x2 + 6.37261928875436e-04f;
-    p = p * x2 + 4.89352455891786e-03f;
-    p = p * x;
-    float q = 1.19825839466702e-06f;
-    q = q * x2 + 1.18534705686654e-04f;
-    q = q * x2 + 2.26843463243900e-03f;
-    q = q * x2 + 4.89352518554385e-03f;
-    return p / q;
-}
-
+/* sigmoid(x) = (1 + tanh(x / 2)) / 2, with the vectorising tanh of fast_tanh.h. */
 static inline float fast_sigmoid(float x) { return 0.5f + 0.5f * fast_tanh(0.5f * x); }
 
 /* gh (B x 3H) += h (B x H, row stride ldh) . W^T, W (3H x H) row-major. */
