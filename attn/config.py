@@ -197,7 +197,7 @@ def replace(cfg, **changes):
 
 
 # Presets. `lecture` is the live demo: three variants on toy-fr reaching the textbook result
-# (attention far ahead of no-attention on long sentences) within about a minute on a 2-core laptop.
+# (attention far ahead of no-attention on long sentences) in well under a minute on a 2-core laptop.
 PRESETS: dict[str, RunConfig] = {
     "lecture": RunConfig(
         data=DataConfig(task="toy-fr", n_train=10000, n_valid=200, n_test=600, max_len=40,

@@ -29,7 +29,7 @@ with right:
     st.subheader("Lecture demo")
     server = ui.settings()
     demo = ds.lecture_configs(server.demo_preset, server.demo_epochs)
-    timing = ("meant to take about a minute on a 2-core laptop"
+    timing = ("under a minute on a 2-core laptop"
               if (server.demo_preset, server.demo_epochs) == (ds.DEFAULT_PRESET, None)
               else "the demo this server's ATTN_DEMO_PRESET / ATTN_DEMO_EPOCHS chose")
     st.markdown(f"One click trains **none**, **additive** and **dot** side by side: "

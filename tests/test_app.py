@@ -127,7 +127,7 @@ def test_home_shows_the_equation_of_every_variant(app):
     assert all("q_t" in l.value for l in app.latex if "e_{tj} =" in l.value)
     assert any("s_{t-1}" in c.value and "Luong" in c.value for c in app.caption)
     assert "No runs stored yet" in app.info[0].value
-    assert any("toy-fr" in m.value and "about a minute" in m.value for m in app.markdown)  # the lecture demo
+    assert any("toy-fr" in m.value and "under a minute" in m.value for m in app.markdown)  # the lecture demo
 
 
 def test_home_describes_the_demo_the_server_chose(home, monkeypatch):
