@@ -39,7 +39,7 @@ from attn.config import ConfigError
 from attn.corpus import CorpusError
 from attn.jobs import JobError, JobRunner
 from attn.settings import ServerSettings, server_settings
-from attn.store import ACTIVE, FINISHED, RunStore, StoreError, home
+from attn.store import FINISHED, RunStore, StoreError, home
 
 log = logging.getLogger("attn.dashboard")
 
@@ -77,22 +77,21 @@ def store_line() -> str:
     return snapshot().line
 
 
-def jobs_active() -> bool:
-    """Whether any run is queued or training (as of the current store version)."""
-    return bool(snapshot().runs["status"].isin(ACTIVE).any())
+def show_store_line() -> None:
+    """The sidebar's line, remembered so a live fragment can tell when it went stale (`store_line_stale`)."""
+    line = store_line()
+    st.session_state["store_line_shown"] = line
+    st.caption(line)
 
 
-def store_caption() -> None:
-    """The sidebar's line; while runs train it redraws itself every 3 s.
+def store_line_stale() -> bool:
+    """Whether the sidebar's line no longer says what the store holds (a run started, ended or was queued).
 
-    A page's own live fragment (Train's, every second) does not redraw the sidebar, so without this the
-    line said "2 queued" long after those runs had started or finished.
+    The Train page's live fragment reruns alone each second and cannot redraw the sidebar; when this is
+    True it reruns the whole page once instead. A page's full rerun costs far less than a sidebar that
+    reruns itself every few seconds for every visitor, which slowed a class's burst of visitors.
     """
-    def caption():
-        with guard("Reading the run store"):
-            st.caption(store_line())
-
-    st.fragment(caption, run_every=3.0 if jobs_active() else None)()
+    return store_line() != st.session_state.get("store_line_shown")
 
 
 def session_id() -> str:

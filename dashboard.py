@@ -30,7 +30,7 @@ def main() -> None:
                   help="large fonts and thick lines on a white background, for projecting and for slides")
         with ui.guard("Reading the run store"):
             ui.runner()  # one per server process; it also marks runs a crashed server left behind
-            ui.store_caption()
+            ui.show_store_line()
         with ui.guard("Reading the server settings"):
             ui.admin_sidebar()  # read-only mode and the admin password field, when the server has them
     with ui.framed(), ui.guard(page.title):

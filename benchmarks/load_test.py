@@ -19,7 +19,7 @@ Setup, in a temporary ATTN_HOME (never ./runs):
      until --runs runs (200) fill the store, in comparison groups of 3 variants x 3 seeds; the
      lecture-sized group is stored last, so every page opens on it;
   2. the app: streamlit run dashboard.py --server.headless true --server.port P --server.address 127.0.0.1;
-  3. two trainings: the lecture preset (additive and dot) with --training-epochs epochs (12, so that
+  3. two trainings: the lecture preset (additive and dot) with --training-epochs epochs (30, so that
      they last through every scenario), queued by a JobRunner in a helper process (what the Lecture
      demo button does), training at low priority beside the server.
 Scenarios:
@@ -550,9 +550,9 @@ def main() -> None:
                                         "itself always runs on a temporary copy)")
     parser.add_argument("--streamlit-option", action="append", default=[], metavar="KEY=VALUE",
                         help="a Streamlit option for the app, e.g. runner.postScriptGC=false (repeatable)")
-    parser.add_argument("--training-epochs", type=int, default=12,
-                        help="epochs of the two lecture-preset trainings (default 12: they train through every "
-                             "scenario; the preset's own 4 end within a minute)")
+    parser.add_argument("--training-epochs", type=int, default=30,
+                        help="epochs of the two lecture-preset trainings (default 30: they train through every "
+                             "scenario; the preset's own 4 end within half a minute)")
     parser.add_argument("--skip-training", action="store_true", help="no trainings beside the load (quicker)")
     parser.add_argument("--skip-browser", action="store_true", help="no real Chromium beside the load")
     args = parser.parse_args()

@@ -67,8 +67,8 @@ def live(watching: bool) -> None:
         ui.show_notice()  # a refused Cancel or Train again (their callbacks rerun only this fragment)
         store = ui.store()
         active = store.runs(status=list(ACTIVE))
-        if watching == active.empty:
-            st.rerun()  # runs started or all ended: refresh the page (and the timer) once
+        if watching == active.empty or ui.store_line_stale():
+            st.rerun()  # runs started, ended or were queued: refresh the page, its timer and the sidebar once
         if active.empty:
             st.info("No run is training. Queue runs above, or press **Lecture demo** on Home.")
         else:

@@ -358,19 +358,20 @@ def test_admin_password_unlocks_deleting_on_a_read_only_server(browser, locked_s
 
 # ------------------------------------------------------------------------------------------ the sidebar
 
-def test_the_sidebar_line_follows_the_store_without_a_page_rerun(browser, open_server, lecture_demo):
-    """A run another visitor started ends while this page stands still: the sidebar's line must say so."""
+def test_the_sidebar_line_on_train_follows_the_runs(browser, open_server, lecture_demo):
+    """Train redraws only its live fragment each second; when a run ends, the sidebar's line must say so."""
     url, home = open_server
     store = RunStore(home)
-    run_id = store.create_run(PRESETS["tiny"], name="another visitor's run", status="running")
+    ids = [store.create_run(PRESETS["tiny"], name=f"another visitor's run {i}", status="running") for i in (1, 2)]
     tab = Tab(browser, url)
     try:
-        tab.open("Runs")  # a page without a live fragment of its own
+        tab.open("Train")
         line = tab.page.locator('[data-testid="stSidebar"] [data-testid="stCaptionContainer"]').filter(has_text="stored")
-        expect(line).to_contain_text("1 training")
-        store.set_status(run_id, "cancelled")
-        expect(line).to_contain_text("no jobs active", timeout=10_000)
+        expect(line).to_contain_text("2 training")
+        store.set_status(ids[0], "cancelled")   # one ends, one trains on: the page keeps watching
+        expect(line).to_contain_text("1 training", timeout=10_000)
         assert not tab.errors
     finally:
         tab.close()
-        store.delete(run_id)
+        store.set_status(ids[1], "cancelled")
+        store.delete(ids)
