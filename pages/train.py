@@ -67,8 +67,12 @@ def live(watching: bool) -> None:
         ui.show_notice()  # a refused Cancel or Train again (their callbacks rerun only this fragment)
         store = ui.store()
         active = store.runs(status=list(ACTIVE))
-        if watching == active.empty or ui.store_line_stale():
-            st.rerun()  # runs started, ended or were queued: refresh the page, its timer and the sidebar once
+        # In the page's own run the sidebar was drawn moments ago (a run queued by this very run would
+        # read as stale, and rerunning would drop the "queued" message); in a rerun of this fragment
+        # alone, a stale sidebar line means runs started, ended or were queued elsewhere.
+        in_page_run = st.session_state.pop("train_page_run", False)
+        if watching == active.empty or (not in_page_run and ui.store_line_stale()):
+            st.rerun()  # refresh the page, its timer and the sidebar once
         if active.empty:
             st.info("No run is training. Queue runs above, or press **Lecture demo** on Home.")
         else:
@@ -100,4 +104,5 @@ def live(watching: bool) -> None:
 
 
 watching = not ui.store().runs(status=list(ACTIVE)).empty
+st.session_state["train_page_run"] = True
 st.fragment(live, run_every=1.0 if watching else 5.0)(watching)
