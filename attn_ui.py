@@ -77,23 +77,6 @@ def store_line() -> str:
     return snapshot().line
 
 
-def show_store_line() -> None:
-    """The sidebar's line, remembered so a live fragment can tell when it went stale (`store_line_stale`)."""
-    line = store_line()
-    st.session_state["store_line_shown"] = line
-    st.caption(line)
-
-
-def store_line_stale() -> bool:
-    """Whether the sidebar's line no longer says what the store holds (a run started, ended or was queued).
-
-    The Train page's live fragment reruns alone each second and cannot redraw the sidebar; when this is
-    True it reruns the whole page once instead. A page's full rerun costs far less than a sidebar that
-    reruns itself every few seconds for every visitor, which slowed a class's burst of visitors.
-    """
-    return store_line() != st.session_state.get("store_line_shown")
-
-
 def session_id() -> str:
     """This browser session's id, which the runner uses for its per-visitor queue limit."""
     return st.session_state.setdefault("session_id", uuid.uuid4().hex[:12])

@@ -28,13 +28,16 @@ def main() -> None:
     with st.sidebar:
         st.toggle("Slide style", key="slide_style",
                   help="large fonts and thick lines on a white background, for projecting and for slides")
+        store_line = st.empty()
         with ui.guard("Reading the run store"):
             ui.runner()  # one per server process; it also marks runs a crashed server left behind
-            ui.show_store_line()
+            store_line.caption(ui.store_line())
         with ui.guard("Reading the server settings"):
             ui.admin_sidebar()  # read-only mode and the admin password field, when the server has them
     with ui.framed(), ui.guard(page.title):
         page.run()
+    with ui.guard("Reading the run store"):
+        store_line.caption(ui.store_line())  # again: now it counts the runs the page just queued or deleted
 
 
 # Streamlit installs this file as sys.modules["__main__"], and attn.jobs' spawned training workers

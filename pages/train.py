@@ -61,18 +61,17 @@ with st.container(border=True):
                            (f", {ready} already trained with these settings (see Compare)" if ready else "") + ".")
 
 
-def live(watching: bool) -> None:
-    """Active runs: progress, cancel buttons, the live loss chart. Reruns alone, once a second."""
+def live(watching: bool, sidebar_line: str) -> None:
+    """Active runs: progress, cancel buttons, the live loss chart. Reruns alone, once a second.
+
+    `watching` and `sidebar_line` are as of the page's run; this fragment cannot redraw the sidebar.
+    """
     with ui.guard("The live view"):
         ui.show_notice()  # a refused Cancel or Train again (their callbacks rerun only this fragment)
         store = ui.store()
         active = store.runs(status=list(ACTIVE))
-        # In the page's own run the sidebar was drawn moments ago (a run queued by this very run would
-        # read as stale, and rerunning would drop the "queued" message); in a rerun of this fragment
-        # alone, a stale sidebar line means runs started, ended or were queued elsewhere.
-        in_page_run = st.session_state.pop("train_page_run", False)
-        if watching == active.empty or (not in_page_run and ui.store_line_stale()):
-            st.rerun()  # refresh the page, its timer and the sidebar once
+        if watching == active.empty or ui.store_line() != sidebar_line:
+            st.rerun()  # runs started, ended or were queued: refresh the page, its timer and the sidebar once
         if active.empty:
             st.info("No run is training. Queue runs above, or press **Lecture demo** on Home.")
         else:
@@ -104,5 +103,4 @@ def live(watching: bool) -> None:
 
 
 watching = not ui.store().runs(status=list(ACTIVE)).empty
-st.session_state["train_page_run"] = True
-st.fragment(live, run_every=1.0 if watching else 5.0)(watching)
+st.fragment(live, run_every=1.0 if watching else 5.0)(watching, ui.store_line())
