@@ -21,31 +21,32 @@ from .text import PAD_ID
 BENCH_DATA = DataConfig(task="reverse", n_train=4000, n_valid=50, n_test=50, min_len=3, max_len=20)
 
 
-def tokens_per_second(model, prepared, batch: int, steps: int = 60, warmup: int = 5,
-                      optimizer=None, clip: float = 0.0) -> float:
-    """Target tokens per second of `steps` training steps (forward, backward, update) after `warmup`.
+def time_steps(model, prepared, batch: int, steps: int = 60, warmup: int = 5,
+               optimizer=None, clip: float = 0.0) -> tuple[float, int]:
+    """(seconds, target tokens) of `steps` training steps (`train.train_step`) after `warmup`.
 
     Batches come from the training split's length-sorted pools, as in real training. `optimizer`
     is anything with zero_grad() and step(); None is the tutorials' torch.optim.Adam.
     """
     from .batching import length_sorted_batches
-    from .train import token_loss
+    from .train import train_step
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=1e-3)
     batches = length_sorted_batches(prepared.train.src_len, batch, 32, torch.Generator().manual_seed(0))
     tokens, start = 0, time.perf_counter()
     for i in range(warmup + steps):
         if i == warmup:
             tokens, start = 0, time.perf_counter()
-        src, src_len, tgt_in, tgt_out = prepared.train.batch(batches[i % len(batches)])
-        logits, _ = model(src, src_len, tgt_in)
-        loss = token_loss(logits, tgt_out)
-        optimizer.zero_grad()
-        loss.backward()
-        if clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-        optimizer.step()
-        tokens += int((tgt_out != PAD_ID).sum())
-    return tokens / (time.perf_counter() - start)
+        step_batch = prepared.train.batch(batches[i % len(batches)])
+        train_step(model, optimizer, step_batch, clip)
+        tokens += int((step_batch[3] != PAD_ID).sum())
+    return time.perf_counter() - start, tokens
+
+
+def tokens_per_second(model, prepared, batch: int, steps: int = 60, warmup: int = 5,
+                      optimizer=None, clip: float = 0.0) -> float:
+    """Target tokens per second of `steps` training steps after `warmup` (see `time_steps`)."""
+    seconds, tokens = time_steps(model, prepared, batch, steps, warmup, optimizer, clip)
+    return tokens / seconds
 
 
 def throughput(variant: str, steps: int = 60, warmup: int = 5, prepared=None) -> float:

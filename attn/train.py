@@ -39,8 +39,6 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-
-
 @dataclass
 class TrainResult:
     steps: list[dict] = field(default_factory=list)    # one row per step event
@@ -54,6 +52,22 @@ def token_loss(logits: torch.Tensor, tgt_out: torch.Tensor, reduction: str = "me
     """Cross-entropy over real target tokens only: logits (B, T, V), tgt_out (B, T)."""
     return F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1),
                            ignore_index=PAD_ID, reduction=reduction)
+
+
+def train_step(model, optimizer, batch, clip: float, teacher_forcing: float = 1.0) -> torch.Tensor:
+    """One update on one batch (src, src_len, tgt_in, tgt_out): forward, token loss, backward,
+    gradient-norm clipping (clip > 0), optimizer step -> the loss, for the caller to log."""
+    src, src_len, tgt_in, tgt_out = batch
+    # only a run that feeds its own guesses passes the argument (the plain baseline's model has none)
+    kwargs = {} if teacher_forcing >= 1.0 else {"teacher_forcing": teacher_forcing}
+    logits, _ = model(src, src_len, tgt_in, **kwargs)
+    loss = token_loss(logits, tgt_out)
+    optimizer.zero_grad()
+    loss.backward()
+    if clip > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    optimizer.step()
+    return loss
 
 
 @torch.no_grad()
@@ -104,14 +118,9 @@ class Trainer:
                 if should_stop is not None and should_stop():
                     result.stopped = True
                     break
-                src, src_len, tgt_in, tgt_out = self.train_split.batch(idx, self.device)
-                logits, _ = model(src, src_len, tgt_in, teacher_forcing=cfg.teacher_forcing)
-                loss = token_loss(logits, tgt_out)
-                optimizer.zero_grad()
-                loss.backward()
-                if cfg.clip > 0:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-                optimizer.step()
+                batch = self.train_split.batch(idx, self.device)
+                tgt_out = batch[3]
+                loss = train_step(model, optimizer, batch, cfg.clip, cfg.teacher_forcing)
                 step += 1
                 n_tokens = int((tgt_out != PAD_ID).sum())
                 loss_value = loss.item()

@@ -4,29 +4,28 @@
     ATTN_FUSED=0 python benchmarks/step_time.py     # PyTorch's ops only, for comparison
     python benchmarks/step_time.py --profile        # and where a step's time goes, by operator
 
-One thread, as each of the lecture demo's three workers trains. A step is what the Trainer does per
-batch (forward, loss, backward, gradient clipping, Adam), over one epoch of the lecture preset's own
-length-sorted batches after a few warm-up steps. The host's speed varies, so compare figures taken
+One thread, as each of the lecture demo's three workers trains. A step is `train.train_step`, what
+the Trainer does per batch (forward, loss, backward, gradient clipping, Adam), timed by
+`bench.time_steps` over one epoch of the lecture preset's length-sorted batches after 5 warm-up steps. The host's speed varies, so compare figures taken
 one right after the other.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
 from attn import fused  # noqa: E402
-from attn.batching import length_sorted_batches  # noqa: E402
+from attn.bench import time_steps  # noqa: E402
 from attn.config import preset  # noqa: E402
 from attn.experiment import build_model, prepare  # noqa: E402
 from attn.optim import Adam  # noqa: E402
-from attn.train import token_loss  # noqa: E402
 
 
 def main() -> None:
@@ -37,35 +36,19 @@ def main() -> None:
     torch.set_num_threads(1)
     base = preset("lecture")
     prepared = prepare(base.data)
-    batches = length_sorted_batches(prepared.train.src_len, base.train.batch, base.train.pool,
-                                    torch.Generator().manual_seed(0))
+    steps = math.ceil(len(prepared.train) / base.train.batch)  # one epoch
     report = {"fused_kernels": fused.available(), "why_not": fused.build_error, "ms_per_step": {}}
     for variant in args.variants.split(","):
         cfg = base.with_variant(variant)
         torch.manual_seed(0)
         model = build_model(cfg, prepared).train()
         optimizer = Adam(model.parameters(), lr=cfg.train.lr)
-
-        def step(i: int) -> None:
-            src, src_len, tgt_in, tgt_out = prepared.train.batch(batches[i % len(batches)])
-            logits, _ = model(src, src_len, tgt_in)
-            loss = token_loss(logits, tgt_out)
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.train.clip)
-            optimizer.step()
-
-        for i in range(5):
-            step(i)
-        start = time.perf_counter()
-        for i in range(len(batches)):
-            step(i)
-        report["ms_per_step"][variant] = round((time.perf_counter() - start) / len(batches) * 1000, 1)
+        seconds, _ = time_steps(model, prepared, cfg.train.batch, steps, 5, optimizer, cfg.train.clip)
+        report["ms_per_step"][variant] = round(seconds / steps * 1000, 1)
         if args.profile:
             from torch.profiler import profile
             with profile() as prof:
-                for i in range(40):
-                    step(i)
+                time_steps(model, prepared, cfg.train.batch, 40, 0, optimizer, cfg.train.clip)
             rows = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)[:12]
             report.setdefault("top_operators_ms_per_step", {})[variant] = {
                 e.key: round(e.self_cpu_time_total / 40 / 1000, 2) for e in rows}
