@@ -18,6 +18,7 @@ model uses the PyTorch formulas (the references the kernels are tested against).
 from __future__ import annotations
 
 import ctypes
+import functools
 import glob
 import hashlib
 import os
@@ -142,10 +143,7 @@ def kernel() -> ctypes.CDLL:
     return lib
 
 
-_sgemm: int | None = None
-_sgemm_found = False
-
-
+@functools.cache
 def sgemm_pointer() -> int | None:
     """The address of the BLAS `sgemm_` PyTorch itself calls (MKL in the Linux x86 wheels), or None.
 
@@ -153,16 +151,12 @@ def sgemm_pointer() -> int | None:
     setting of PyTorch's own; where the symbol is not exported (other builds) the kernel's plain C
     loops do the products instead.
     """
-    global _sgemm, _sgemm_found
-    if not _sgemm_found:
-        _sgemm_found = True
-        for path in sorted(glob.glob(os.path.join(os.path.dirname(torch.__file__), "lib", "libtorch_cpu.*"))):
-            try:
-                _sgemm = ctypes.cast(ctypes.CDLL(path).sgemm_, ctypes.c_void_p).value
-                break
-            except (OSError, AttributeError):
-                continue
-    return _sgemm
+    for path in sorted(glob.glob(os.path.join(os.path.dirname(torch.__file__), "lib", "libtorch_cpu.*"))):
+        try:
+            return ctypes.cast(ctypes.CDLL(path).sgemm_, ctypes.c_void_p).value
+        except (OSError, AttributeError):
+            continue
+    return None
 
 
 class AdditiveScores(torch.autograd.Function):

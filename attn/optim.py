@@ -52,14 +52,15 @@ class Adam:
         if self._fallback is not None:
             self._fallback.param_groups[0]["lr"] = lr
             self._fallback.step()
-        elif any(p.grad is not None for p in self.params):
+        else:
             # Parameters without a gradient are skipped, as torch.optim.Adam skips them.
             live = [i for i, p in enumerate(self.params) if p.grad is not None]
-            pick = lambda xs: [xs[i] for i in live]
-            steps = pick(self.state_steps)
-            torch._foreach_add_(steps, 1)
-            torch._fused_adam_(pick(self.params), [self.params[i].grad for i in live], pick(self.exp_avg),
-                               pick(self.exp_avg_sq), [], steps, lr=lr, beta1=BETAS[0], beta2=BETAS[1],
-                               weight_decay=0.0, eps=EPS, amsgrad=False, maximize=False,
-                               grad_scale=None, found_inf=None)
+            if live:
+                pick = lambda xs: [xs[i] for i in live]
+                steps = pick(self.state_steps)
+                torch._foreach_add_(steps, 1)
+                torch._fused_adam_(pick(self.params), [self.params[i].grad for i in live], pick(self.exp_avg),
+                                   pick(self.exp_avg_sq), [], steps, lr=lr, beta1=BETAS[0], beta2=BETAS[1],
+                                   weight_decay=0.0, eps=EPS, amsgrad=False, maximize=False,
+                                   grad_scale=None, found_inf=None)
         self.steps_done += 1
