@@ -257,18 +257,29 @@ WRITER = textwrap.dedent("""
     from attn.config import PRESETS
     from attn.experiment import prepare, run
     from attn.store import RunStore
+    import os, pathlib, time
     store = RunStore(sys.argv[1], flush_seconds=0)  # every event its own transaction: most contention
+    barrier = pathlib.Path(sys.argv[2])
     prepared = prepare(PRESETS["tiny"].data)
-    for seed in map(int, sys.argv[2:]):
+    for i, seed in enumerate(map(int, sys.argv[3:])):
         cfg = PRESETS["tiny"].with_variant("additive", seed=seed)
         run_id = store.create_run(cfg)
+        if i == 0:  # both writers hold a created run before either trains, so their spans overlap
+            (barrier / str(os.getpid())).touch()
+            deadline = time.monotonic() + 60
+            while len(list(barrier.iterdir())) < 2:
+                if time.monotonic() > deadline:
+                    sys.exit("the other writer never reached the barrier")
+                time.sleep(0.01)
         store.save_result(run_id, run(cfg, prepared, callbacks=[store.recorder(run_id)]))
 """)
 
 
-def test_two_processes_writing_at_once_lose_nothing(store):
+def test_two_processes_writing_at_once_lose_nothing(store, tmp_path):
     env = {**os.environ, "PYTHONPATH": ROOT}
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(store.home), *seeds], env=env)
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(store.home), str(barrier), *seeds], env=env)
                for seeds in (["1", "2"], ["3", "4"])]
     assert [w.wait(120) for w in writers] == [0, 0]
     runs = store.runs()
@@ -277,7 +288,7 @@ def test_two_processes_writing_at_once_lose_nothing(store):
     assert steps.groupby("run_id").size().tolist() == [10] * 4  # tiny: 20 steps, an event every 2
     assert len(store.buckets(runs["id"].tolist())) == 4 * 5 and store.integrity_check() == "ok"
     spans = [(group["created"].min(), group["finished"].max()) for _, group in runs.groupby(runs["seed"] > 2)]
-    assert max(s for s, _ in spans) < min(f for _, f in spans)  # the two writers did overlap
+    assert max(s for s, _ in spans) < min(f for _, f in spans)  # the two writers did overlap (the barrier)
 
 
 # ------------------------------------------------------------------------------- statuses and files
