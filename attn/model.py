@@ -107,13 +107,16 @@ class Decoder(nn.Module):
     def forward(self, tgt_in: torch.Tensor, enc: Encoded, teacher_forcing: float = 1.0):
         """Teacher-forced decoding: tgt_in (B, T) starts with <s> -> logits (B, T, V), weights (B, T, S)|None."""
         state = self.init_state(enc)
-        if self.style == "luong" and teacher_forcing >= 1.0:
-            # Every input word is known, so the GRU runs over all T steps in one call and the
-            # attention scores all T queries in one batched matmul.
+        if teacher_forcing >= 1.0:
             embedded = self.dropout(self.embed(tgt_in))                            # (B, T, E)
-            states = recurrence.with_constant_input(self.rnn, embedded, enc.summary, state)  # (B, T, H)
-            context, weights = self.context(states, enc)
-            return self.readout(states, context), weights
+            if self.style == "luong" or self.attention is None:
+                # Every input word is known and the GRU's context input is the summary (both
+                # styles feed it when there is no attention), so the GRU runs over all T steps in
+                # one call and the attention scores all T queries in one batched matmul.
+                states = recurrence.with_constant_input(self.rnn, embedded, enc.summary, state)  # (B, T, H)
+                context, weights = self.context(states, enc)
+                return self.readout(states, context), weights
+            return self._bahdanau_teacher_forced(embedded, state, enc)
         logits_steps, weight_steps = [], []
         prev = tgt_in[:, 0]
         for t in range(tgt_in.size(1)):
@@ -128,6 +131,21 @@ class Decoder(nn.Module):
                     prev = torch.where(use_gold | (prev == PAD_ID), prev, own)
         weights = None if weight_steps[0] is None else torch.stack(weight_steps, dim=1)
         return torch.stack(logits_steps, dim=1), weights
+
+    def _bahdanau_teacher_forced(self, embedded: torch.Tensor, state: torch.Tensor, enc: Encoded):
+        """The step loop of `step` for known input words, with what needs no s_{t-1} taken out of it:
+        the words' share of the GRU input (W_x y_{t-1} + b_ih) before, the readout after, each once
+        over all T steps."""
+        cell = recurrence.ContextCell(self.rnn, embedded, state)
+        states, contexts, weight_steps = [], [], []
+        for t in range(embedded.size(1)):
+            context, weights = self.context(state[:, None, :], enc)                # query s_{t-1}
+            state = cell.step(t, context[:, 0], state)                             # s_t
+            states.append(state)
+            contexts.append(context)
+            weight_steps.append(weights)
+        logits = self.readout(torch.stack(states, dim=1), torch.cat(contexts, dim=1))
+        return logits, torch.cat(weight_steps, dim=1)
 
 
 class Seq2Seq(nn.Module):

@@ -4,9 +4,13 @@ The model keeps its nn.GRU modules -- they hold the weights, so a stored model l
 the same either way -- and runs them through the two functions here:
   bidirectional(rnn, x, lengths)   the encoder: both directions over padded sentences, as packed
                                    sequences would run them
-  with_constant_input(rnn, x, c, h0)  the Luong decoder: inputs [x_t; c] with c the same at every
-                                   step, so W_ih [x_t; c] = W_x x_t + (W_c c + b_ih), the second
-                                   term once per sentence instead of once per step
+  with_constant_input(rnn, x, c, h0)  a decoder whose context is known before it runs (Luong's, and
+                                   Bahdanau's without attention): inputs [x_t; c] with c the same at
+                                   every step, so W_ih [x_t; c] = W_x x_t + (W_c c + b_ih), the
+                                   second term once per sentence instead of once per step
+  ContextCell(cell, x, h0).step(t, c_t, h)   Bahdanau's decoder with attention, whose context c_t
+                                   needs s_{t-1}: W_x x_t + b_ih for every step at once, then one
+                                   kernel call per step for W_c c_t and the gates
 Per layer the kernel does what PyTorch does in about 45 small operators per time step: one matrix
 product per step forward, one backward, and the weight gradient as a single product over all steps.
 """
@@ -60,9 +64,16 @@ class GRUScan(torch.autograd.Function):
         return d_gi, d_h, d_weight_hh, d_gh.sum(0), None, None
 
 
-def _fused_ok(rnn: nn.GRU, *tensors: torch.Tensor) -> bool:
-    """The kernel runs one-layer float32 CPU GRUs with biases; anything else goes to nn.GRU."""
-    return rnn.num_layers == 1 and rnn.bias and fused.usable_for(*tensors, rnn.weight_hh_l0)
+def _weights(rnn: nn.GRU | nn.GRUCell):
+    """(W_ih, b_ih, W_hh, b_hh) of a one-layer GRU or a GRU cell (the same equations, other names)."""
+    if isinstance(rnn, nn.GRUCell):
+        return rnn.weight_ih, rnn.bias_ih, rnn.weight_hh, rnn.bias_hh
+    return rnn.weight_ih_l0, rnn.bias_ih_l0, rnn.weight_hh_l0, rnn.bias_hh_l0
+
+
+def _fused_ok(rnn: nn.GRU | nn.GRUCell, *tensors: torch.Tensor) -> bool:
+    """The kernel runs one-layer float32 CPU GRUs with biases; anything else goes to PyTorch's GRU."""
+    return getattr(rnn, "num_layers", 1) == 1 and rnn.bias and fused.usable_for(*tensors, _weights(rnn)[2])
 
 
 def bidirectional(rnn: nn.GRU, x: torch.Tensor, lengths: torch.Tensor):
@@ -88,12 +99,54 @@ def bidirectional(rnn: nn.GRU, x: torch.Tensor, lengths: torch.Tensor):
     return torch.cat(outs, dim=-1), torch.cat(lasts, dim=-1)
 
 
-def with_constant_input(rnn: nn.GRU, x: torch.Tensor, constant: torch.Tensor, h0: torch.Tensor):
+def with_constant_input(rnn: nn.GRU | nn.GRUCell, x: torch.Tensor, constant: torch.Tensor, h0: torch.Tensor):
     """The GRU over inputs [x_t; constant]: x (B, T, E), constant (B, C), h0 (B, H) -> states (B, T, H)."""
     if not _fused_ok(rnn, x, constant, h0):
         inputs = torch.cat([x, constant[:, None, :].expand(-1, x.size(1), -1)], dim=-1)
+        if isinstance(rnn, nn.GRUCell):
+            return _cell_loop(rnn, inputs, h0)
         return rnn(inputs, h0[None])[0]
     E = x.size(-1)
-    w = rnn.weight_ih_l0                                                           # (3H, E + C)
-    gi = F.linear(x, w[:, :E]) + F.linear(constant, w[:, E:], rnn.bias_ih_l0)[:, None, :]
-    return GRUScan.apply(gi, h0, rnn.weight_hh_l0, rnn.bias_hh_l0, None, False)[0]
+    w_ih, b_ih, w_hh, b_hh = _weights(rnn)                                          # w_ih (3H, E + C)
+    gi = F.linear(x, w_ih[:, :E]) + F.linear(constant, w_ih[:, E:], b_ih)[:, None, :]
+    return GRUScan.apply(gi, h0, w_hh, b_hh, None, False)[0]
+
+
+def _cell_loop(cell: nn.GRUCell, inputs: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    states = []
+    for t in range(inputs.size(1)):
+        h = cell(inputs[:, t], h)
+        states.append(h)
+    return torch.stack(states, dim=1)
+
+
+class ContextCell:
+    """A GRU cell over inputs [x_t; c_t] whose contexts c_t come one step at a time (Bahdanau's
+    decoder with attention: c_t needs s_{t-1}), with what does not need them taken out of the loop.
+
+    W_ih [x_t; c_t] + b_ih = (W_x x_t + b_ih) + W_c c_t: the first term for all T steps in one
+    product here, the second per step. PyTorch's gate order (r, z, n), gh = W_hh h_{t-1} + b_hh:
+        r = s(gi_r + gh_r),  z = s(gi_z + gh_z),  n = tanh(gi_n + r * gh_n),  h_t = (1 - z) n + z h_{t-1}
+    Slices and views are taken once, so the backward pass sums T small gradients rather than
+    scattering each step's into a zero tensor of the whole weight or of all steps (T^2 work).
+    """
+
+    def __init__(self, cell: nn.GRUCell, x: torch.Tensor, h0: torch.Tensor):
+        """x (B, T, E): the inputs known in advance (the previous words); h0 (B, H) the first state."""
+        w_ih, b_ih, self.w_hh, self.b_hh = _weights(cell)
+        E = x.size(-1)
+        self.w_context = w_ih[:, E:]                                               # W_c
+        self.words = F.linear(x, w_ih[:, :E], b_ih).unbind(1)                      # T x (B, 3H)
+        self.fused = _fused_ok(cell, x, h0)
+
+    def step(self, t: int, context: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """h_t from context c_t (B, C) and h_{t-1} (B, H)."""
+        gi = self.words[t] + F.linear(context, self.w_context)                    # (B, 3H)
+        if self.fused:
+            return GRUScan.apply(gi[:, None, :], h, self.w_hh, self.b_hh, None, False)[1]
+        gh = F.linear(h, self.w_hh, self.b_hh)
+        i_r, i_z, i_n = gi.chunk(3, dim=-1)
+        h_r, h_z, h_n = gh.chunk(3, dim=-1)
+        r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
+        n = torch.tanh(i_n + r * h_n)
+        return (1 - z) * n + z * h

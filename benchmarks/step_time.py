@@ -3,6 +3,7 @@
     python benchmarks/step_time.py                  # with the fused C kernels (the default)
     ATTN_FUSED=0 python benchmarks/step_time.py     # PyTorch's ops only, for comparison
     python benchmarks/step_time.py --profile        # and where a step's time goes, by operator
+    python benchmarks/step_time.py --style bahdanau # the other decoder style (the preset uses luong)
 
 One thread, as each of the lecture demo's three workers trains. A step is `train.train_step`, what
 the Trainer does per batch (forward, loss, backward, gradient clipping, Adam), timed by
@@ -12,6 +13,7 @@ one right after the other.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -31,13 +33,17 @@ from attn.optim import Adam  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", default="none,additive,dot")
+    parser.add_argument("--style", choices=("luong", "bahdanau"), default=None,
+                        help="decoder style (default: the preset's)")
     parser.add_argument("--profile", action="store_true", help="also print the operators taking most time")
     args = parser.parse_args()
     torch.set_num_threads(1)
     base = preset("lecture")
+    if args.style:
+        base = dataclasses.replace(base, model=dataclasses.replace(base.model, style=args.style))
     prepared = prepare(base.data)
     steps = math.ceil(len(prepared.train) / base.train.batch)  # one epoch
-    report = {"fused_kernels": fused.available(), "why_not": fused.build_error, "ms_per_step": {}}
+    report = {"style": base.model.style, "fused_kernels": fused.available(), "why_not": fused.build_error, "ms_per_step": {}}
     for variant in args.variants.split(","):
         cfg = base.with_variant(variant)
         torch.manual_seed(0)

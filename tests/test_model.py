@@ -79,9 +79,12 @@ def test_variants_share_every_parameter_but_the_attention(style):
     assert count_parameters(_model("additive", style)) > count_parameters(_model("general", style))
 
 
+@pytest.mark.parametrize("style", STYLES)
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_luong_all_steps_at_once_equals_step_by_step(variant):
-    model = _model(variant, "luong")
+def test_teacher_forced_decoding_equals_step_by_step(variant, style):
+    """The training forward (all steps at once for luong; the word projections and readout hoisted
+    out of the loop for bahdanau) gives what decoding one step at a time gives."""
+    model = _model(variant, style)
     src, src_len, tgt_in, _ = _batch()
     with torch.no_grad():
         parallel, w_parallel = model(src, src_len, tgt_in)
@@ -103,3 +106,30 @@ def test_attention_weights_of_every_step_are_returned(style):
         _, weights = model(src, src_len, tgt_in)
     assert weights.shape == (2, 4, 4)
     assert torch.allclose(weights.sum(-1), torch.ones(2, 4), atol=1e-6)
+
+
+@pytest.mark.parametrize("kernel", [True, False])
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_bahdanau_training_gradients_equal_those_of_the_step_loop(monkeypatch, variant, kernel):
+    """The hoisted teacher-forced path (word projections before the loop, the readout after it, the
+    GRU step in the C kernel or in PyTorch ops) trains exactly what `Decoder.step` with nn.GRUCell defines."""
+    from attn import recurrence
+    if not kernel:
+        monkeypatch.setattr(recurrence, "_fused_ok", lambda *args: False)
+    src, src_len, tgt_in, tgt_out = _batch()
+
+    def grads(loss_of):
+        model = _model(variant, "bahdanau").train()
+        token_loss(loss_of(model), tgt_out).backward()
+        return [p.grad for p in model.parameters()]
+
+    def step_loop(model):
+        enc = model.encode(src, src_len)
+        state, steps = model.decoder.init_state(enc), []
+        for t in range(tgt_in.size(1)):
+            logits, state, _ = model.decoder.step(tgt_in[:, t], state, enc)
+            steps.append(logits)
+        return torch.stack(steps, dim=1)
+
+    hoisted, reference = grads(lambda m: m(src, src_len, tgt_in)[0]), grads(step_loop)
+    assert all(torch.allclose(a, b, atol=1e-6, rtol=1e-4) for a, b in zip(hoisted, reference))

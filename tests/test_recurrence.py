@@ -105,9 +105,10 @@ def test_the_same_inputs_give_bitwise_the_same_results():
     assert all(torch.equal(a, b) for a, b in zip(first[:2] + tuple(first[2]), second[:2] + tuple(second[2])))
 
 
+@pytest.mark.parametrize("style", ["luong", "bahdanau"])
 @pytest.mark.parametrize("variant", ["none", "dot", "additive"])
-def test_a_model_trains_the_same_with_and_without_the_gru_kernel(monkeypatch, model_grads, variant):
-    cfg = ModelConfig(variant=variant, emb=8, hidden=12)
+def test_a_model_trains_the_same_with_and_without_the_gru_kernel(monkeypatch, model_grads, variant, style):
+    cfg = ModelConfig(variant=variant, style=style, emb=8, hidden=12)
     loss_k, _, grads_k = model_grads(cfg)
     monkeypatch.setattr(recurrence, "_fused_ok", lambda *args: False)
     loss_r, _, grads_r = model_grads(cfg)
