@@ -38,7 +38,7 @@ VIEWPORT = {"width": 1600, "height": 1000}
 PAGES = {"Home": "Attention Lab", "Data": "Data", "Train": "Train", "Compare": "Compare by sentence length",
          "Attention": "Attention maps", "Curves": "Loss curves", "Runs": "Runs",
          "Playground": "Playground: scaled dot-product attention"}
-DEMO_EPOCHS = "60"  # tiny trains its 2 epochs in under a second; 60 take several seconds: a few looks at the chart
+DEMO_EPOCHS = "200"  # tiny trains its 2 epochs in a fraction of a second; 200 take several seconds: several looks at the chart
 PASSWORD = "lecture-hall-42"
 SETTLED = """() => !document.querySelector('[data-testid="stStatusWidget"], [data-testid^="stSkeleton"], '
                                       + '[data-testid="stAppSkeleton"]')"""
