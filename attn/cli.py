@@ -88,7 +88,7 @@ def base_config(args) -> RunConfig:
             model_changes[flag] = getattr(args, flag)
     if args.unscaled:
         model_changes["scaled"] = False
-    for flag in ("epochs", "batch", "lr", "teacher_forcing", "patience", "device", "beam"):
+    for flag in ("epochs", "batch", "lr", "lr_schedule", "clip", "teacher_forcing", "patience", "device", "beam"):
         if getattr(args, flag) is not None:
             train_changes[flag] = getattr(args, flag)
     return RunConfig(data=dataclasses.replace(cfg.data, **data_changes),
@@ -97,7 +97,8 @@ def base_config(args) -> RunConfig:
 
 
 def add_run_flags(p: argparse.ArgumentParser) -> None:
-    """Flags shared by every command that trains (train, bench, and later preload)."""
+    """Flags shared by every command that trains (train, bench, and later preload); a flag not given
+    keeps the preset's value."""
     p.add_argument("--preset", default="lecture", choices=sorted(PRESETS),
                    help="starting settings (default: lecture, the live demo)")
     p.add_argument("--task", help="built-in task: toy-fr (default), reverse, dates")
@@ -120,13 +121,17 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hidden", type=int, help="hidden size")
     p.add_argument("--dropout", type=float, help="dropout")
     p.add_argument("--unscaled", action="store_true", help="dot attention without the 1/sqrt(d) scaling")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch", type=int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--teacher-forcing", type=float, dest="teacher_forcing")
+    p.add_argument("--epochs", type=int, help="passes over the training pairs")
+    p.add_argument("--batch", type=int, help="sentence pairs per training step")
+    p.add_argument("--lr", type=float, help="Adam's learning rate")
+    p.add_argument("--lr-schedule", choices=["constant", "linear"], dest="lr_schedule",
+                   help="learning rate: constant, or linear decay to 10%% of --lr by the last step")
+    p.add_argument("--clip", type=float, help="gradient-norm clipping (0: none)")
+    p.add_argument("--teacher-forcing", type=float, dest="teacher_forcing",
+                   help="probability of feeding the gold previous word in training (1: always)")
     p.add_argument("--patience", type=int, help="early stopping after N epochs without improvement")
     p.add_argument("--beam", type=int, help="beam size for the test decodes (1: greedy)")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="auto: a GPU when there is one")
     p.add_argument("--jobs", type=int, help="runs trained at once (default: all of them when at most one more "
                    "than the cores, else one per core)")
 

@@ -100,3 +100,16 @@ def test_help_still_lists_every_command(capsys):
         main(["--help"])
     out = capsys.readouterr().out
     assert all(name in out for name in ("train", "bench", "runs", "figures", "preload"))
+
+
+def test_every_training_flag_lands_in_the_config_and_the_rest_keep_the_preset():
+    from attn.cli import base_config, build_parser
+    args = build_parser(all_commands=False).parse_args(
+        ["train", "--preset", "tiny", "--epochs", "3", "--batch", "16", "--lr", "0.002", "--lr-schedule", "linear",
+         "--clip", "0.5", "--teacher-forcing", "0.75", "--patience", "2", "--beam", "4", "--style", "bahdanau"])
+    cfg, tiny = base_config(args), preset("tiny")
+    assert (cfg.train.epochs, cfg.train.batch, cfg.train.lr, cfg.train.lr_schedule, cfg.train.clip,
+            cfg.train.teacher_forcing, cfg.train.patience, cfg.train.beam) == (3, 16, 0.002, "linear", 0.5, 0.75, 2, 4)
+    assert cfg.model.style == "bahdanau" and cfg.model.emb == tiny.model.emb and cfg.data == tiny.data
+    untouched = base_config(build_parser(all_commands=False).parse_args(["train", "--preset", "tiny"]))
+    assert untouched.train == tiny.train and untouched.model == tiny.model
