@@ -133,3 +133,14 @@ def test_bahdanau_training_gradients_equal_those_of_the_step_loop(monkeypatch, v
 
     hoisted, reference = grads(lambda m: m(src, src_len, tgt_in)[0]), grads(step_loop)
     assert all(torch.allclose(a, b, atol=1e-6, rtol=1e-4) for a, b in zip(hoisted, reference))
+
+
+def test_without_attention_the_two_styles_are_the_same_model():
+    """Both styles feed [y_{t-1}; summary] to the GRU and read out [s_t; summary] when there is no
+    attention: from one seed they hold the same weights and give the same outputs, so a `none` run
+    is the same baseline whichever style the attention runs beside it use."""
+    luong, bahdanau = _model("none", "luong"), _model("none", "bahdanau")
+    assert all(torch.equal(a, b) for a, b in zip(luong.parameters(), bahdanau.parameters()))
+    src, src_len, tgt_in, _ = _batch()
+    with torch.no_grad():
+        assert torch.equal(luong(src, src_len, tgt_in)[0], bahdanau(src, src_len, tgt_in)[0])
