@@ -1,7 +1,7 @@
 """GRU layers for the model: the fused C recurrence (kernels/gru.c) where it runs, nn.GRU otherwise.
 
 The model keeps its nn.GRU modules -- they hold the weights, so a stored model loads and decodes
-the same either way -- and runs them through the two functions here:
+the same either way -- and runs them through what is here:
   bidirectional(rnn, x, lengths)   the encoder: both directions over padded sentences, as packed
                                    sequences would run them
   with_constant_input(rnn, x, c, h0)  a decoder whose context is known before it runs (Luong's, and
@@ -113,6 +113,7 @@ def with_constant_input(rnn: nn.GRU | nn.GRUCell, x: torch.Tensor, constant: tor
 
 
 def _cell_loop(cell: nn.GRUCell, inputs: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """A GRU cell over inputs (B, T, I) one step at a time: the fallback for a cell without the kernel."""
     states = []
     for t in range(inputs.size(1)):
         h = cell(inputs[:, t], h)
