@@ -48,11 +48,12 @@ def home(path: str | os.PathLike | None = None) -> Path:
 
 @functools.lru_cache(maxsize=1)
 def code_version() -> str:
-    """attn.__version__ + "+" + a short hash of the attn package's sources (computed once per process)."""
+    """attn.__version__ + "+" + a short hash of the attn package's sources, the C kernels included
+    (they compute what is trained), computed once per process."""
     import attn
     root = Path(attn.__file__).parent
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
+    for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".c", ".h")):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return f"{attn.__version__}+{digest.hexdigest()[:10]}"
 

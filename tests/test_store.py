@@ -217,6 +217,19 @@ def test_the_cache_needs_the_same_config_seed_and_code_version(store, result):
     assert code_version().startswith(__import__("attn").__version__ + "+")
 
 
+def test_the_code_version_follows_the_c_kernels_too(tmp_path, monkeypatch):
+    """A kernel computes what is trained: changing one must not let old runs answer from the cache."""
+    import shutil
+    import attn
+    copy = tmp_path / "attn"
+    shutil.copytree(os.path.dirname(attn.__file__), copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(attn, "__file__", str(copy / "__init__.py"))
+    before = code_version.__wrapped__()
+    kernel = copy / "kernels" / "gru.c"
+    kernel.write_text(kernel.read_text() + "\n/* changed */\n")
+    assert code_version.__wrapped__() != before
+
+
 def test_a_failed_run_is_never_a_cache_hit(store):
     run_id = store.create_run(TINY)
     store.set_status(run_id, "failed", error="boom")
