@@ -132,6 +132,8 @@ def available() -> bool:
 
 def usable_for(*tensors: torch.Tensor) -> bool:
     """The kernel takes float32 CPU tensors; anything else (CUDA, float64, autocast) uses PyTorch."""
+    if torch.is_autocast_enabled("cpu"):  # its products would hand the kernel bfloat16 inputs
+        return False
     return all(t.device.type == "cpu" and t.dtype == torch.float32 for t in tensors) and available()
 
 
