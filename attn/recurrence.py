@@ -126,28 +126,27 @@ class ContextCell:
     decoder with attention: c_t needs s_{t-1}), with what does not need them taken out of the loop.
 
     W_ih [x_t; c_t] + b_ih = (W_x x_t + b_ih) + W_c c_t: the first term for all T steps in one
-    product here, the second per step. PyTorch's gate order (r, z, n), gh = W_hh h_{t-1} + b_hh:
-        r = s(gi_r + gh_r),  z = s(gi_z + gh_z),  n = tanh(gi_n + r * gh_n),  h_t = (1 - z) n + z h_{t-1}
+    product here, the second per step, then the gates in the kernel (equations in kernels/gru.c).
     Slices and views are taken once, so the backward pass sums T small gradients rather than
     scattering each step's into a zero tensor of the whole weight or of all steps (T^2 work).
+    Without the kernel, each step is the nn.GRUCell call `Decoder.step` makes.
     """
 
     def __init__(self, cell: nn.GRUCell, x: torch.Tensor, h0: torch.Tensor):
         """x (B, T, E): the inputs known in advance (the previous words); h0 (B, H) the first state."""
+        self.cell = cell
+        self.fused = _fused_ok(cell, x, h0)
+        if not self.fused:
+            self.words = x.unbind(1)                                               # T x (B, E)
+            return
         w_ih, b_ih, self.w_hh, self.b_hh = _weights(cell)
         E = x.size(-1)
         self.w_context = w_ih[:, E:]                                               # W_c
         self.words = F.linear(x, w_ih[:, :E], b_ih).unbind(1)                      # T x (B, 3H)
-        self.fused = _fused_ok(cell, x, h0)
 
     def step(self, t: int, context: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """h_t from context c_t (B, C) and h_{t-1} (B, H)."""
+        if not self.fused:
+            return self.cell(torch.cat([self.words[t], context], dim=-1), h)
         gi = self.words[t] + F.linear(context, self.w_context)                    # (B, 3H)
-        if self.fused:
-            return GRUScan.apply(gi[:, None, :], h, self.w_hh, self.b_hh, None, False)[1]
-        gh = F.linear(h, self.w_hh, self.b_hh)
-        i_r, i_z, i_n = gi.chunk(3, dim=-1)
-        h_r, h_z, h_n = gh.chunk(3, dim=-1)
-        r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
-        n = torch.tanh(i_n + r * h_n)
-        return (1 - z) * n + z * h
+        return GRUScan.apply(gi[:, None, :], h, self.w_hh, self.b_hh, None, False)[1]
