@@ -61,16 +61,21 @@ with st.container(border=True):
                            (f", {ready} already trained with these settings (see Compare)" if ready else "") + ".")
 
 
-def live(watching: bool, sidebar_line: str) -> None:
+def live(watching: bool, sidebar_line: str, page_run: list) -> None:
     """Active runs: progress, cancel buttons, the live loss chart. Reruns alone, once a second.
 
     `watching` and `sidebar_line` are as of the page's run; this fragment cannot redraw the sidebar.
+    `page_run` is [True] from the page and empty afterwards: Streamlit keeps the arguments (the same
+    list) for the fragment's own reruns, so only those compare. In the page's run there is nothing to
+    refresh -- the page just set the timer, the frame redraws the sidebar after it -- and a worker
+    taking a queued run between the two reads would rerun the page and lose its "queued" message.
     """
     with ui.guard("The live view"):
         ui.show_notice()  # a refused Cancel or Train again (their callbacks rerun only this fragment)
         store = ui.store()
         active = store.runs(status=list(ACTIVE))
-        if watching == active.empty or ui.store_line() != sidebar_line:
+        in_page_run = bool(page_run) and page_run.pop()
+        if not in_page_run and (watching == active.empty or ui.store_line() != sidebar_line):
             st.rerun()  # runs started, ended or were queued: refresh the page, its timer and the sidebar once
         if active.empty:
             st.info("No run is training. Queue runs above, or press **Lecture demo** on Home.")
@@ -103,4 +108,4 @@ def live(watching: bool, sidebar_line: str) -> None:
 
 
 watching = not ui.store().runs(status=list(ACTIVE)).empty
-st.fragment(live, run_every=1.0 if watching else 5.0)(watching, ui.store_line())
+st.fragment(live, run_every=1.0 if watching else 5.0)(watching, ui.store_line(), [True])
