@@ -559,7 +559,7 @@ def finished_groups() -> Snapshot:
 @st.cache_resource(show_spinner="Preparing the data…", max_entries=8)
 def load_data(data_config):
     """The ParallelData of a DataConfig: a generated task or a stored corpus (both fixed by the config)."""
-    from attn.experiment import load_data as load
+    from attn.data import load_data as load
     return load(data_config)
 
 

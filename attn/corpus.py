@@ -88,6 +88,12 @@ class CorpusOptions:
             raise ValueError("CorpusOptions.valid_frac + test_frac must be below 1 to leave pairs to train on, "
                              f"got {self.valid_frac} + {self.test_frac}")
 
+    @classmethod
+    def for_config(cls, cfg) -> "CorpusOptions":
+        """The options a run's DataConfig names: what training reads and what the Data page previews."""
+        return cls(lowercase=cfg.lowercase, max_len=cfg.max_len, max_pairs=cfg.max_pairs,
+                   level=cfg.level, split_seed=cfg.data_seed)
+
 
 def _check_whole(name: str, value, low: int | None, optional: bool = False) -> None:
     if optional and value is None:

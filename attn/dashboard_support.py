@@ -163,12 +163,6 @@ def corpus_data_config(spec: str, sha256: str, *, lowercase: bool, max_len: int 
                       n_buckets=int(n_buckets), buckets=_edges(edges_text))
 
 
-def corpus_options(cfg: DataConfig) -> CorpusOptions:
-    """The CorpusOptions `attn.experiment.load_data` uses for `cfg` (kept in step with it)."""
-    return CorpusOptions(lowercase=cfg.lowercase, max_len=cfg.max_len, max_pairs=cfg.max_pairs,
-                         level=cfg.level, split_seed=cfg.data_seed)
-
-
 def load_upload(files: Sequence[tuple[str, bytes]],
                 options: CorpusOptions = CorpusOptions()) -> tuple[ParallelData | None, str | None]:
     """Uploaded files -> (data, None), or (None, the reason to show the user). Never raises.

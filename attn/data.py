@@ -109,9 +109,7 @@ def load_data(cfg: DataConfig) -> ParallelData:
     """
     if cfg.corpus:
         from .corpus import CorpusOptions, load_corpus
-        options = CorpusOptions(lowercase=cfg.lowercase, max_len=cfg.max_len, max_pairs=cfg.max_pairs,
-                                level=cfg.level, split_seed=cfg.data_seed)
-        data = load_corpus(cfg.corpus, options)
+        data = load_corpus(cfg.corpus, CorpusOptions.for_config(cfg))
         found = data.report.get("sha256")
         if cfg.corpus_sha256 and found and found != cfg.corpus_sha256:
             raise ConfigError(f"corpus {cfg.corpus!r} has changed since the run was configured: its content "

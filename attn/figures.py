@@ -237,7 +237,7 @@ def _panel_labels(rows) -> dict[str, str]:
 
 def _load_data(config: dict):
     from .config import RunConfig
-    from .experiment import load_data
+    from .data import load_data
     return load_data(RunConfig.from_dict(config).data)
 
 

@@ -7,6 +7,7 @@ import attn_ui as ui
 from attn import charts
 from attn import dashboard_support as ds
 from attn.config import PRESETS, limits
+from attn.corpus import CorpusOptions
 from attn.tasks import LENGTH_DISTRIBUTIONS, TASKS
 
 
@@ -80,7 +81,7 @@ try:
             files = [(f.name, f.getvalue()) for f in uploads]
             ui.check_upload(files)  # the size limit again, in code, before anything reads the bytes
             digest = tuple((name, hashlib.sha256(blob).hexdigest()) for name, blob in files)
-            data, error = ui.parse_upload(digest, ds.corpus_options(options_cfg), files)
+            data, error = ui.parse_upload(digest, CorpusOptions.for_config(options_cfg), files)
             if error:
                 st.error(f"**This corpus cannot be used.** {error}", icon=":material/error:")
                 st.stop()
