@@ -22,7 +22,7 @@ def main() -> None:
         st.Page("pages/playground.py", title="Playground", icon=":material/calculate:"),
     ])
 
-    import attn_ui as ui  # imports torch: a second or two on a server's first page view
+    from attn.app import ui as ui  # imports torch: a second or two on a server's first page view
 
     ui.keep_widget_values()
     with st.sidebar:

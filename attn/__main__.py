@@ -1,5 +1,5 @@
 """`python -m attn`: see attn/cli.py."""
-from .cli import main
+from attn.cli.main import main
 
 if __name__ == "__main__":  # spawned workers import this module too; only the parent runs the CLI
     raise SystemExit(main())

@@ -26,9 +26,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
-from attn.config import preset  # noqa: E402
-from attn.experiment import prepare, run  # noqa: E402
-from attn.store import RunStore  # noqa: E402
+from attn.config import preset# noqa: E402
+from attn.training.experiment import prepare, run# noqa: E402
+from attn.runs.store import RunStore# noqa: E402
 
 
 def step_overhead(store: RunStore, epochs: int):

@@ -65,7 +65,7 @@ import websockets  # noqa: E402
 from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
-from attn.store import RunStore  # noqa: E402
+from attn.runs.store import RunStore# noqa: E402
 
 GOALS = {"browse_p95_s": 1.5, "burst_all_served_s": 10.0, "single_page_ms": 150.0}
 EARLY_FOR_RERUN = ForwardMsg.FINISHED_EARLY_FOR_RERUN
@@ -75,8 +75,8 @@ VIEW_TIMEOUT = 60.0
 TRAINING_HELPER = r"""
 import dataclasses, sys
 from attn.config import PRESETS
-from attn.jobs import JobRunner
-from attn.store import RunStore
+from attn.runs.runner import JobRunner
+from attn.runs.store import RunStore
 runner = JobRunner(RunStore(sys.argv[1]), max_jobs=2)
 lecture = PRESETS["lecture"]
 cfg = dataclasses.replace(lecture, train=dataclasses.replace(lecture.train, epochs=int(sys.argv[2])))
@@ -93,7 +93,7 @@ runner.shutdown()
 def prefill(home: str, n_runs: int) -> list[str]:
     """`n_runs` done runs from six real trainings, in groups of 3 variants x 3 seeds -> their ids."""
     from attn.config import preset
-    from attn.parallel import run_many
+    from attn.runs.workers import run_many
     tiny, lecture = preset("tiny"), preset("lecture")
     lecture = dataclasses.replace(lecture, train=dataclasses.replace(lecture.train, epochs=1))
     variants = ("none", "additive", "dot")
@@ -517,7 +517,7 @@ def trainings_state(store: RunStore, ids: list[str]) -> str:
 def source_mtimes() -> dict[str, float]:
     """Modification times of the app's sources: an edit during the test reloads modules in the server
     (Streamlit's file watcher) and makes its figures those of a server being redeployed."""
-    paths = [os.path.join(ROOT, "dashboard.py"), os.path.join(ROOT, "attn_ui.py")]
+    paths = [os.path.join(ROOT, "dashboard.py"), os.path.join(ROOT, "attn.app.ui.py")]
     for folder in ("pages", "attn"):
         for dirpath, _, names in os.walk(os.path.join(ROOT, folder)):
             paths += [os.path.join(dirpath, n) for n in names if n.endswith(".py")]

@@ -19,10 +19,10 @@ from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from attn.bench import BENCH_DATA, throughput, tokens_per_second  # noqa: E402
-from attn.config import preset  # noqa: E402
-from attn.experiment import prepare  # noqa: E402
-from attn.text import PAD_ID  # noqa: E402
+from attn.training.bench import BENCH_DATA, throughput, tokens_per_second# noqa: E402
+from attn.config import preset# noqa: E402
+from attn.training.experiment import prepare# noqa: E402
+from attn.data.text import PAD_ID# noqa: E402
 
 EMB, HIDDEN, BATCH = 64, 128, 64
 

@@ -32,11 +32,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
-from attn import fused, recurrence  # noqa: E402
-from attn.bench import time_steps  # noqa: E402
-from attn.config import preset  # noqa: E402
-from attn.experiment import build_model, prepare  # noqa: E402
-from attn.optim import Adam  # noqa: E402
+from attn.nn import fused
+
+from attn.nn import recurrence# noqa: E402
+from attn.training.bench import time_steps# noqa: E402
+from attn.config import preset# noqa: E402
+from attn.training.experiment import build_model, prepare# noqa: E402
+from attn.training.optim import Adam# noqa: E402
 
 
 def main() -> None:

@@ -2,13 +2,13 @@
 import pandas as pd
 import streamlit as st
 
-import attn_ui as ui
-from attn import charts
-from attn import dashboard_support as ds
-from attn.evaluate import translate
-from attn.store import home
-from attn.tasks import TASKS
-from attn.text import TOKENIZERS
+from attn.app import ui
+from attn.viz import charts
+from attn.viz import support as ds
+from attn.training.evaluate import translate
+from attn.runs.store import home
+from attn.data.tasks import TASKS
+from attn.data.text import TOKENIZERS
 
 NO_ATTENTION = ("This model has no attention map to draw. Its decoder is handed **one fixed vector**, the "
                 "encoder's summary of the whole sentence, and reads the same vector at every output step "

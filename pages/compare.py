@@ -1,10 +1,10 @@
 """Compare: a metric against source-sentence length, one line per variant, mean and spread over seeds."""
 import streamlit as st
 
-import attn_ui as ui
-from attn import charts
-from attn import dashboard_support as ds
-from attn.evaluate import METRIC_LABELS, METRICS
+from attn.app import ui
+from attn.viz import charts
+from attn.viz import support as ds
+from attn.training.evaluate import METRIC_LABELS, METRICS
 
 ui.require_frame()
 st.title("Compare by sentence length")

@@ -1,9 +1,9 @@
 """Curves: training and validation loss of finished runs, side by side or overlaid."""
 import streamlit as st
 
-import attn_ui as ui
-from attn import charts
-from attn import dashboard_support as ds
+from attn.app import ui
+from attn.viz import charts
+from attn.viz import support as ds
 
 ui.require_frame()
 st.title("Loss curves")

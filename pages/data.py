@@ -3,12 +3,12 @@ import hashlib
 
 import streamlit as st
 
-import attn_ui as ui
-from attn import charts
-from attn import dashboard_support as ds
+from attn.app import ui
+from attn.viz import charts
+from attn.viz import support as ds
 from attn.config import PRESETS, limits
-from attn.corpus import CorpusOptions
-from attn.tasks import LENGTH_DISTRIBUTIONS, TASKS
+from attn.data.corpus import CorpusOptions
+from attn.data.tasks import LENGTH_DISTRIBUTIONS, TASKS
 
 
 def _task_changed():

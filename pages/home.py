@@ -1,8 +1,8 @@
 """Home: why attention, the equation of every variant, the Lecture demo, and the state of the store."""
 import streamlit as st
 
-import attn_ui as ui
-from attn import dashboard_support as ds
+from attn.app import ui
+from attn.viz import support as ds
 
 ui.require_frame()
 st.title("Attention Lab")

@@ -1,10 +1,10 @@
 """Playground: scaled dot-product attention on three queries, five keys and five values, by hand."""
 import streamlit as st
 
-import attn_ui as ui
-from attn import charts
-from attn import dashboard_support as ds
-from attn.playground import attention, draw_qkv, softmax_entropy_by_dim
+from attn.app import ui
+from attn.viz import charts
+from attn.viz import support as ds
+from attn.nn.playground import attention, draw_qkv, softmax_entropy_by_dim
 
 
 @st.cache_data(show_spinner=False)

@@ -1,8 +1,8 @@
 """Runs: browse, filter, rename, delete and export stored runs."""
 import streamlit as st
 
-import attn_ui as ui
-from attn import dashboard_support as ds
+from attn.app import ui
+from attn.viz import support as ds
 
 ui.require_frame()
 st.title("Runs")

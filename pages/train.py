@@ -1,11 +1,11 @@
 """Train: queue variants x seeds on the chosen data, and watch every active run's loss live."""
 import streamlit as st
 
-import attn_ui as ui
-from attn import charts
-from attn import dashboard_support as ds
+from attn.app import ui
+from attn.viz import charts
+from attn.viz import support as ds
 from attn.config import PRESETS, STYLES, VARIANTS, limits
-from attn.store import ACTIVE, FINISHED
+from attn.runs.store import ACTIVE, FINISHED
 
 
 def _apply_preset():

@@ -9,7 +9,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 torch.set_num_threads(1)  # tests are small; one thread keeps them deterministic and quick
 
-from attn.data import Pair, ParallelData  # noqa: E402
+from attn.data.pairs import Pair, ParallelData# noqa: E402
 
 SYMBOLS = "abcdefghij"
 
@@ -33,7 +33,7 @@ def reverse_data() -> ParallelData:
 def model_grads():
     """A function: ModelConfig -> (loss, attention weights | None, gradients) of a tiny model on one
     padded batch, from seed 0; tests call it twice, with and without a fused kernel, and compare."""
-    from attn.model import Seq2Seq
+    from attn.nn.model import Seq2Seq
     src, src_len = torch.tensor([[3, 4, 5, 6], [7, 8, 0, 0]]), torch.tensor([4, 2])
     tgt_in = torch.tensor([[1, 5, 6, 7, 8], [1, 9, 4, 0, 0]])
 

@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from attn import dashboard_support as ds
+from attn.viz import support as ds
 from attn.config import PRESETS, ConfigError, DataConfig
-from attn.corpus import CorpusOptions
-from attn.data import Pair, ParallelData
-from attn.store import FINISHED, RunStore
+from attn.data.corpus import CorpusOptions
+from attn.data.pairs import Pair, ParallelData
+from attn.runs.store import FINISHED, RunStore
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PAGES = ("home", "data", "train", "compare", "attention", "curves", "runs", "playground")
@@ -176,8 +176,8 @@ def test_train_page_shows_progress_and_cancel_for_an_active_run(app, home):
     _clean(at)
     newest = RunStore(home).runs().iloc[0]  # newest first: the same config, queued again
     assert newest["id"] != run_id and newest["status"] in ("queued", "running")
-    import attn_ui
-    attn_ui.runner().cancel(newest["id"])  # the server's runner (one per ATTN_HOME), outside a script run
+    from attn.app import ui
+    ui.runner().cancel(newest["id"])  # the server's runner (one per ATTN_HOME), outside a script run
 
 
 def test_a_broken_store_shows_errors_not_tracebacks(home):
@@ -445,8 +445,8 @@ def _charts_two_ways(builder: str, args: tuple, kwargs: dict) -> None:
     """An AppTest script: one chart through ui.show_chart (kept spec), then through st.altair_chart."""
     import altair as alt
     import streamlit as st
-    import attn_ui as ui
-    from attn import charts
+    from attn.app import ui
+    from attn.viz import charts
     build = getattr(charts, builder)
     ui.show_chart(build, *args, key="kept", name="same-chart", **kwargs)
     chart = build(*args, **kwargs).properties(autosize=alt.AutoSizeParams(type="pad", contains="padding"))
@@ -476,8 +476,8 @@ def test_a_kept_chart_sends_the_browser_what_altair_chart_sends(home, builder, a
 
 def _charts_of_frames(frames: list) -> None:
     """An AppTest script: one metric_by_bucket chart per frame."""
-    import attn_ui as ui
-    from attn import charts
+    from attn.app import ui
+    from attn.viz import charts
     for i, frame in enumerate(frames):
         ui.show_chart(charts.metric_by_bucket, frame, "bleu", key=f"chart{i}")
 
@@ -494,7 +494,7 @@ def test_kept_charts_are_told_apart_by_every_value_of_their_data(home):
 
 
 def test_the_chart_key_covers_every_row_of_a_large_frame():
-    import attn_ui as ui
+    from attn.app import ui
     big = pd.DataFrame({"x": np.arange(60_000), "loss": np.ones(60_000)})  # Streamlit's own hash samples these
     other = big.copy()
     other.loc[31_337, "loss"] = 2.0
@@ -506,8 +506,8 @@ def test_the_chart_key_covers_every_row_of_a_large_frame():
 def _write_actions(run_id: str) -> None:
     """An AppTest script: call every write action of attn_ui directly and show what each one did."""
     import streamlit as st
-    import attn_ui as ui
-    from attn import dashboard_support as ds
+    from attn.app import ui
+    from attn.viz import support as ds
     ids, _, errors = ui.submit_all(ds.lecture_configs("tiny"))
     st.error(f"submit_all: {ids} {errors}")
     for action, args in ((ui.resubmit, (run_id,)), (ui.cancel, (run_id,)), (ui.delete_runs, ([run_id],)),
@@ -730,8 +730,8 @@ def _live_then_direct(frames: list) -> None:
     """An AppTest script: each frame through ui.show_live_loss, the last also through st.altair_chart."""
     import altair as alt
     import streamlit as st
-    import attn_ui as ui
-    from attn import charts
+    from attn.app import ui
+    from attn.viz import charts
     for i, frame in enumerate(frames):
         ui.show_live_loss(frame, style="screen", key=f"live{i}", name="live-loss")
     chart = charts.live_loss_chart(frames[-1], style="screen")

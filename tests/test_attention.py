@@ -4,8 +4,7 @@ import math
 import pytest
 import torch
 
-from attn.attention import (AdditiveAttention, DotAttention, GeneralAttention, make_attention,
-                            masked_softmax)
+from attn.nn.attention import (AdditiveAttention, DotAttention, GeneralAttention, make_attention, masked_softmax)
 
 
 def _softmax(xs):

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from attn.config import PRESETS
-from attn.store import RunStore
+from attn.runs.store import RunStore
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "artifacts" / "screenshots"

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from attn import charts
-from attn.charts import VARIANT_COLORS, VARIANT_ORDER
+from attn.viz import charts
+from attn.viz.charts import VARIANT_COLORS, VARIANT_ORDER
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from attn.cli import main
+from attn.cli.main import main
 from attn.config import preset
-from attn.parallel import default_jobs, threads_per_job
+from attn.runs.workers import default_jobs, threads_per_job
 
 BUCKET_KEYS = {"bucket", "lo", "hi", "n", "bleu", "chrf", "exact", "token_acc", "align"}
 
@@ -88,7 +88,7 @@ def test_parsing_a_train_command_imports_neither_torch_nor_pandas():
     """`train` starts its workers first; importing torch before that delayed their start by seconds."""
     import subprocess
     import sys
-    code = ("import sys; from attn.cli import LIGHT_COMMANDS, build_parser; "
+    code = ("import sys; from attn.cli.main import LIGHT_COMMANDS, build_parser; "
             "args = build_parser(all_commands=False).parse_args(['train', '--preset', 'tiny']); "
             "print(args.command, 'torch' in sys.modules, 'pandas' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -103,7 +103,7 @@ def test_help_still_lists_every_command(capsys):
 
 
 def test_every_training_flag_lands_in_the_config_and_the_rest_keep_the_preset():
-    from attn.cli import base_config, build_parser
+    from attn.cli.main import base_config, build_parser
     args = build_parser(all_commands=False).parse_args(
         ["train", "--preset", "tiny", "--epochs", "3", "--batch", "16", "--lr", "0.002", "--lr-schedule", "linear",
          "--clip", "0.5", "--teacher-forcing", "0.75", "--patience", "2", "--beam", "4", "--style", "bahdanau"])

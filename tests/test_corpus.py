@@ -7,8 +7,7 @@ import random
 
 import pytest
 
-from attn.corpus import (CorpusError, CorpusOptions, load_corpus, load_parallel, load_parallel_bytes,
-                         load_tsv, load_tsv_bytes)
+from attn.data.corpus import (CorpusError, CorpusOptions, load_corpus, load_parallel, load_parallel_bytes, load_tsv, load_tsv_bytes)
 
 PAIRS = [("Go.", "Va !"), ("Hi.", "Salut !"), ("I'm OK.", "Je vais bien."), ("Thanks!", "Merci !"),
          ("It's mine.", "C'est à moi."), ("We won.", "Nous avons gagné."), ("Help me.", "Aidez-moi."),

@@ -4,10 +4,10 @@ import sacrebleu
 import torch
 
 from attn.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from attn.data import Pair, ParallelData, bucket_edges, bucket_label, bucket_of, parse_edges
-from attn.decode import beam_search, greedy
-from attn.evaluate import Decode, alignment_scores, bucket_table
-from attn.experiment import prepare, run
+from attn.data.pairs import Pair, ParallelData, bucket_edges, bucket_label, bucket_of, parse_edges
+from attn.nn.decode import beam_search, greedy
+from attn.training.evaluate import Decode, alignment_scores, bucket_table
+from attn.training.experiment import prepare, run
 
 
 def _decode(i, src, ref, hyp, bucket=0, forced=None):

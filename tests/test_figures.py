@@ -7,10 +7,11 @@ import os
 
 import pytest
 
-from attn import cli, figures, preload
-from attn import dashboard_support as ds
-from attn.settings import server_settings
-from attn.store import RunStore
+from attn.cli import figures, preload
+from attn.cli import main as cli
+from attn.viz import support as ds
+from attn.runs.settings import server_settings
+from attn.runs.store import RunStore
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -101,7 +102,7 @@ def test_second_preload_trains_nothing_and_the_home_page_finds_the_runs(tmp_path
     assert all(line[-1] == "cached" for line in second)
     assert sorted(store.runs()["id"]) == stored  # nothing new was trained
 
-    from attn.jobs import JobRunner
+    from attn.runs.runner import JobRunner
     runner = JobRunner(store)
     try:  # what the Home page's Lecture demo button submits
         demo = ds.lecture_configs(server_settings().demo_preset, server_settings().demo_epochs)

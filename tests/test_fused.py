@@ -4,8 +4,8 @@ import shutil
 import pytest
 import torch
 
-from attn import fused
-from attn.attention import AdditiveAttention
+from attn.nn import fused
+from attn.nn.attention import AdditiveAttention
 from attn.config import ModelConfig
 
 

@@ -10,8 +10,8 @@ import time
 import pytest
 
 from attn.config import PRESETS, ConfigError, RunConfig
-from attn.jobs import JobError, JobRunner
-from attn.store import RunStore, process_alive
+from attn.runs.runner import JobError, JobRunner
+from attn.runs.store import RunStore, process_alive
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = PRESETS["tiny"]
@@ -144,8 +144,8 @@ def test_an_uploaded_corpus_trains_from_the_store(runner, store):
 SERVER = textwrap.dedent("""
     import sys, time
     from attn.config import RunConfig
-    from attn.jobs import JobRunner
-    from attn.store import RunStore
+    from attn.runs.runner import JobRunner
+    from attn.runs.store import RunStore
     import json
     if __name__ == "__main__":
         runner = JobRunner(RunStore(sys.argv[1]), max_jobs=1)
@@ -183,7 +183,7 @@ def test_a_worker_never_runs_the_callers_main_script(store, tmp_path, monkeypatc
     # Streamlit's ScriptRunner puts the page being run in sys.modules["__main__"]; multiprocessing
     # would re-run that file in every new process. Here it is a script that leaves a mark.
     import types
-    from attn.parallel import run_many
+    from attn.runs.workers import run_many
     marker = tmp_path / "the page ran"
     script = tmp_path / "page.py"
     script.write_text(f"open({str(marker)!r}, 'w').close()\n")

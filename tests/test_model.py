@@ -3,9 +3,9 @@ import pytest
 import torch
 
 from attn.config import ModelConfig
-from attn.model import Seq2Seq, count_parameters
-from attn.text import PAD_ID
-from attn.train import token_loss
+from attn.nn.model import Seq2Seq, count_parameters
+from attn.data.text import PAD_ID
+from attn.training.trainer import token_loss
 
 VARIANTS = ["none", "additive", "dot", "general"]
 STYLES = ["luong", "bahdanau"]
@@ -113,7 +113,7 @@ def test_attention_weights_of_every_step_are_returned(style):
 def test_bahdanau_training_gradients_equal_those_of_the_step_loop(monkeypatch, variant, kernel):
     """The hoisted teacher-forced path (word projections before the loop, the readout after it, the
     GRU step in the C kernel or in PyTorch ops) trains exactly what `Decoder.step` with nn.GRUCell defines."""
-    from attn import recurrence
+    from attn.nn import recurrence
     if not kernel:
         monkeypatch.setattr(recurrence, "_fused_ok", lambda *args: False)
     src, src_len, tgt_in, tgt_out = _batch()

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from attn import optim
+from attn.training import optim
 
 
 def _train(make_optimizer, steps=6):

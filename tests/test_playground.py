@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from attn.playground import attention, draw_qkv, softmax_entropy_by_dim
+from attn.nn.playground import attention, draw_qkv, softmax_entropy_by_dim
 
 
 def test_default_draw_has_the_course_notes_shapes():

@@ -7,7 +7,9 @@ import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from attn import fused, recurrence
+from attn.nn import fused
+
+from attn.nn import recurrence
 from attn.config import ModelConfig
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -135,7 +137,7 @@ def test_without_the_kernels_the_encoder_runs_nn_gru(monkeypatch):
 AUTOCAST_STEP = """
 import torch
 from attn.config import ModelConfig
-from attn.model import Seq2Seq
+from attn.nn.model import Seq2Seq
 for style in ("luong", "bahdanau"):
     for variant in ("none", "additive", "dot"):
         torch.manual_seed(0)

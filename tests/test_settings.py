@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from attn.config import ConfigError, limits
-from attn.settings import VARIABLES, ServerSettings, server_settings
+from attn.runs.settings import VARIABLES, ServerSettings, server_settings
 
 
 @pytest.fixture

@@ -13,11 +13,12 @@ import pytest
 import torch
 
 from attn.config import PRESETS, RunConfig
-from attn.corpus import load_corpus
-from attn.experiment import run
-from attn.runs_cli import register
-from attn.store import SCHEMA_VERSION, RunStore, StoreError, code_version
-from attn.events import TrainEvent
+from attn.data.corpus import load_corpus
+from attn.training.experiment import run
+from attn.cli.runs import register
+from attn.runs.store import SCHEMA_VERSION, RunStore, StoreError
+from attn.runs.version import code_version, source_hash
+from attn.training.events import TrainEvent
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = PRESETS["tiny"]
@@ -217,17 +218,46 @@ def test_the_cache_needs_the_same_config_seed_and_code_version(store, result):
     assert code_version().startswith(__import__("attn").__version__ + "+")
 
 
-def test_the_code_version_follows_the_c_kernels_too(tmp_path, monkeypatch):
-    """A kernel computes what is trained: changing one must not let old runs answer from the cache."""
+@pytest.fixture
+def attn_copy(tmp_path):
+    """A copy of the attn package's sources to edit."""
     import shutil
     import attn
     copy = tmp_path / "attn"
     shutil.copytree(os.path.dirname(attn.__file__), copy, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(attn, "__file__", str(copy / "__init__.py"))
-    before = code_version.__wrapped__()
-    kernel = copy / "kernels" / "gru.c"
-    kernel.write_text(kernel.read_text() + "\n/* changed */\n")
-    assert code_version.__wrapped__() != before
+    return copy
+
+
+def _append(path, text):
+    path.write_text(path.read_text() + text)
+
+
+def test_the_code_version_follows_the_c_kernels_too(attn_copy):
+    """A kernel computes what is trained: changing one must not let old runs answer from the cache."""
+    before = source_hash(attn_copy)
+    _append(attn_copy / "nn" / "kernels" / "gru.c", "\n/* changed */\n")
+    assert source_hash(attn_copy) != before
+
+
+@pytest.mark.parametrize("module", ["nn/model.py", "training/evaluate.py", "data/tasks/toy_fr.py", "config.py"])
+def test_changing_what_computes_a_run_changes_the_code_version(attn_copy, module):
+    before = source_hash(attn_copy)
+    _append(attn_copy / module, "\n# changed\n")
+    assert source_hash(attn_copy) != before
+
+
+@pytest.mark.parametrize("module", ["viz/charts.py", "cli/main.py", "app/ui.py", "runs/store.py",
+                                    "training/bench.py"])
+def test_changing_a_chart_page_or_cli_module_keeps_the_code_version(attn_copy, module):
+    before = source_hash(attn_copy)
+    _append(attn_copy / module, "\n# changed\n")
+    assert source_hash(attn_copy) == before
+
+
+def test_code_version_is_the_release_plus_the_hash_of_this_package():
+    import attn
+    from pathlib import Path
+    assert code_version() == f"{attn.__version__}+{source_hash(Path(attn.__file__).parent)}"
 
 
 def test_a_failed_run_is_never_a_cache_hit(store):
@@ -268,8 +298,8 @@ WRITER = textwrap.dedent("""
     import sys, torch
     torch.set_num_threads(1)
     from attn.config import PRESETS
-    from attn.experiment import prepare, run
-    from attn.store import RunStore
+    from attn.training.experiment import prepare, run
+    from attn.runs.store import RunStore
     import os, pathlib, time
     store = RunStore(sys.argv[1], flush_seconds=0)  # every event its own transaction: most contention
     barrier = pathlib.Path(sys.argv[2])

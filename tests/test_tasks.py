@@ -9,11 +9,11 @@ import re
 import pytest
 from babel.dates import get_month_names
 
-from attn.data import ParallelData
-from attn.tasks import TASKS, get_task, load_task, toy_fr
-from attn.tasks.dates import LOCALES
-from attn.tasks.reverse import ALPHABET
-from attn.text import tokenize_chars, tokenize_words
+from attn.data.pairs import ParallelData
+from attn.data.tasks import TASKS, get_task, load_task, toy_fr
+from attn.data.tasks.dates import LOCALES
+from attn.data.tasks.reverse import ALPHABET
+from attn.data.text import tokenize_chars, tokenize_words
 
 NAMES = sorted(TASKS)
 
@@ -296,7 +296,7 @@ def test_unknown_option_is_rejected_with_the_allowed_options():
 
 
 def test_natural_length_distribution_favours_short_sentences_but_keeps_long_ones():
-    from attn.tasks import load_task
+    from attn.data.tasks import load_task
     data = load_task("toy-fr", n_train=3000, n_valid=10, n_test=10, min_len=3, max_len=40, length_dist="natural")
     lengths = [len(p.src) for p in data.train]
     short = sum(n <= 10 for n in lengths)
@@ -307,6 +307,6 @@ def test_natural_length_distribution_favours_short_sentences_but_keeps_long_ones
 
 def test_unknown_length_distribution_is_refused_with_the_choices():
     import pytest
-    from attn.tasks import load_task
+    from attn.data.tasks import load_task
     with pytest.raises(ValueError, match="uniform, natural"):
         load_task("reverse", n_train=10, n_valid=2, n_test=2, length_dist="zipf")

@@ -5,8 +5,7 @@ import unicodedata
 
 import pytest
 
-from attn.text import (BOS_ID, EOS_ID, PAD_ID, SPECIALS, TOKENIZERS, UNK, UNK_ID, Vocab, tokenize_chars,
-                       tokenize_words)
+from attn.data.text import (BOS_ID, EOS_ID, PAD_ID, SPECIALS, TOKENIZERS, UNK, UNK_ID, Vocab, tokenize_chars, tokenize_words)
 
 
 # ------------------------------------------------------------------------------------------ words

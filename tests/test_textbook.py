@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from attn.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from attn.experiment import prepare, run
+from attn.training.experiment import prepare, run
 
 SMALL = RunConfig(
     data=DataConfig(task="toy-fr", n_train=4000, n_valid=100, n_test=300, max_len=30, length_dist="natural"),

@@ -4,7 +4,7 @@ import dataclasses
 import pytest
 
 from attn.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from attn.experiment import prepare, run
+from attn.training.experiment import prepare, run
 
 DATA_CFG = DataConfig(task="reverse")
 
@@ -78,9 +78,9 @@ def test_a_stopped_run_keeps_its_curves_and_skips_evaluation(reverse_data):
 
 
 def test_linear_schedule_ends_at_a_tenth_of_the_learning_rate(reverse_data, monkeypatch):
-    from attn.optim import Adam
-    from attn.train import Trainer
-    from attn.experiment import build_model
+    from attn.training.optim import Adam
+    from attn.training.trainer import Trainer
+    from attn.training.experiment import build_model
     prepared = prepare(DATA_CFG, reverse_data)
     cfg = _cfg(lr_schedule="linear", epochs=1)
     model = build_model(cfg, prepared)

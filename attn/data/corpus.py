@@ -1,0 +1,410 @@
+"""Importing real parallel corpora: a Tatoeba-style TSV or two line-aligned files, plain or gzip.
+
+A corpus comes from a user's disk or an upload widget, so every way it can be wrong (missing, binary,
+Latin-1, zipped, misaligned, too big) ends in a `CorpusError` that names the file, the line and what
+would be right -- never in a traceback. A few bad lines in a good file are skipped and counted in the
+report, because real corpora (Tatoeba included) always hold a few; a file where most lines are bad is
+the wrong file or the wrong layout, and is refused.
+
+Layouts:
+  TSV       one pair per line, `source<TAB>target[<TAB>attribution...]` (Tatoeba / manythings.org)
+  parallel  two files, one sentence per line, line N of one translating line N of the other (Multi30k)
+
+Skip reasons, as counted in `report["skipped"]`: "no tab", "empty source", "empty target",
+"NUL byte", "not UTF-8".
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import stat
+import zipfile
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+from itertools import zip_longest
+from typing import Iterable, Iterator
+
+from attn.data.pairs import Pair, ParallelData, split_pairs
+from attn.data.text import TOKENIZERS
+
+GZIP_MAGIC = b"\x1f\x8b"
+UTF8_BOM = b"\xef\xbb\xbf"
+TSV_LAYOUT = "expected 'source<TAB>target[<TAB>attribution]'"
+MAX_PROBLEMS_SHOWN = 5
+
+# Formats people upload by mistake, recognised by their first bytes, with what to do instead.
+_NOT_TEXT = {
+    b"PK\x03\x04": "a zip archive",
+    b"BZh": "bzip2-compressed; decompress it (bunzip2) or gzip it instead",
+    b"\xfd7zXZ\x00": "xz-compressed; decompress it (unxz) or gzip it instead",
+    b"\x28\xb5\x2f\xfd": "zstd-compressed; decompress it (unzstd) or gzip it instead",
+    b"\xff\xfe": "UTF-16 text (it starts with a UTF-16 byte-order mark); save it as UTF-8",
+    b"\xfe\xff": "UTF-16 text (it starts with a UTF-16 byte-order mark); save it as UTF-8",
+}
+
+
+class CorpusError(ValueError):
+    """A corpus that cannot be loaded: `file`, `line` (1-based, or None) and the `reason`."""
+
+    def __init__(self, file: str, reason: str, line: int | None = None):
+        self.file, self.reason, self.line = str(file), reason, line
+        where = self.file if line is None else f"{self.file}, line {line}"
+        super().__init__(f"{where}: {reason}")
+
+    def __reduce__(self):  # keep the fields when a job runner sends the error across processes
+        return (type(self), (self.file, self.reason, self.line))
+
+
+@dataclass(frozen=True)
+class CorpusOptions:
+    """How to turn a corpus file into token pairs and splits; saved with each run that uses it."""
+
+    lowercase: bool = False          # lowercase both sides before tokenizing (smaller vocabulary)
+    max_len: int | None = None       # drop pairs whose source or target has more tokens than this
+    max_pairs: int | None = None     # keep only the first N good pairs (quick experiments)
+    level: str = "word"              # tokenizer from attn.text.TOKENIZERS: "word" or "char"
+    valid_frac: float = 0.1          # share of pairs held out for validation
+    test_frac: float = 0.1           # share of pairs held out for the test split
+    split_seed: int = 0              # seed of the shuffle before splitting
+    max_bytes: int = 100 * 1024 * 1024  # refuse files (and gzip contents) larger than this
+
+    def __post_init__(self):
+        if not isinstance(self.lowercase, bool):
+            raise ValueError(f"CorpusOptions.lowercase must be True or False, got {self.lowercase!r}")
+        _check_whole("max_len", self.max_len, 1, optional=True)
+        _check_whole("max_pairs", self.max_pairs, 1, optional=True)
+        _check_whole("max_bytes", self.max_bytes, 1)
+        _check_whole("split_seed", self.split_seed, None)
+        if self.level not in TOKENIZERS:
+            raise ValueError(f"CorpusOptions.level must be one of {sorted(TOKENIZERS)}, got {self.level!r}")
+        for name in ("valid_frac", "test_frac"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+                raise ValueError(f"CorpusOptions.{name} must be a number in [0, 1), got {value!r}")
+        if self.valid_frac + self.test_frac >= 1:
+            raise ValueError("CorpusOptions.valid_frac + test_frac must be below 1 to leave pairs to train on, "
+                             f"got {self.valid_frac} + {self.test_frac}")
+
+    @classmethod
+    def for_config(cls, cfg) -> "CorpusOptions":
+        """The options a run's DataConfig names: what training reads and what the Data page previews."""
+        return cls(lowercase=cfg.lowercase, max_len=cfg.max_len, max_pairs=cfg.max_pairs,
+                   level=cfg.level, split_seed=cfg.data_seed)
+
+
+def _check_whole(name: str, value, low: int | None, optional: bool = False) -> None:
+    if optional and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or (low is not None and value < low):
+        allowed = "a whole number" + (f" >= {low}" if low is not None else "") + (" or None" if optional else "")
+        raise ValueError(f"CorpusOptions.{name} must be {allowed}, got {value!r}")
+
+
+# ----------------------------------------------------------------------------------------- public API
+
+def load_corpus(spec: str, options: CorpusOptions = CorpusOptions()) -> ParallelData:
+    """Load "PATH" (a TSV file) or "SRC_PATH,TGT_PATH" (two line-aligned files): the CLI's --data."""
+    spec = os.fspath(spec)
+    if not spec.strip():
+        raise CorpusError("--data", "no path given; expected PATH (a TSV file) or SRC_PATH,TGT_PATH")
+    if "," in spec and not os.path.exists(spec):  # a real file name may contain a comma
+        parts = [part.strip() for part in spec.split(",")]
+        if len(parts) != 2 or not all(parts):
+            raise CorpusError(spec, "expected PATH (a TSV file) or SRC_PATH,TGT_PATH (two line-aligned files), "
+                                    f"got {len(parts)} comma-separated parts")
+        return load_parallel(parts[0], parts[1], options)
+    return load_tsv(spec, options)
+
+
+def load_tsv(path, options: CorpusOptions = CorpusOptions()) -> ParallelData:
+    """Load a `source<TAB>target[<TAB>attribution]` file (Tatoeba, manythings.org), plain or gzip."""
+    shown = os.fspath(path)
+    return _tsv(_read_file(shown, options.max_bytes), shown, os.path.basename(shown), options)
+
+
+def load_tsv_bytes(data: bytes, name: str, options: CorpusOptions = CorpusOptions()) -> ParallelData:
+    """`load_tsv` for bytes already in memory (an upload); `name` is used in errors and as the data name."""
+    return _tsv(_as_bytes(data, name), name, name, options)
+
+
+def load_parallel(src_path, tgt_path, options: CorpusOptions = CorpusOptions()) -> ParallelData:
+    """Load two files with one sentence per line, line N of `tgt_path` translating line N of `src_path`."""
+    src_shown, tgt_shown = os.fspath(src_path), os.fspath(tgt_path)
+    src = _read_file(src_shown, options.max_bytes)
+    tgt = _read_file(tgt_shown, options.max_bytes)
+    return _parallel(src, tgt, (src_shown, tgt_shown),
+                     (os.path.basename(src_shown), os.path.basename(tgt_shown)), options)
+
+
+def load_parallel_bytes(src: bytes, tgt: bytes, src_name: str, tgt_name: str,
+                        options: CorpusOptions = CorpusOptions()) -> ParallelData:
+    """`load_parallel` for two uploads already in memory."""
+    return _parallel(_as_bytes(src, src_name), _as_bytes(tgt, tgt_name),
+                     (src_name, tgt_name), (src_name, tgt_name), options)
+
+
+# ---------------------------------------------------------------------------------------- raw bytes
+
+def _as_bytes(data, name: str) -> bytes:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        hint = "; pass text.encode('utf-8') or use a path loader" if isinstance(data, str) else ""
+        raise TypeError(f"{name}: expected the file's bytes, got {type(data).__name__}{hint}")
+    return bytes(data)
+
+
+def _read_file(path: str, max_bytes: int) -> bytes:
+    """The file's bytes, refusing missing, non-regular and oversized files before reading them."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise CorpusError(path, f"file not found (looked for {os.path.abspath(path)})") from None
+    except OSError as err:
+        raise CorpusError(path, f"cannot open: {err.strerror or err}") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise CorpusError(path, f"is {kind}; expected a text file (TSV, or one sentence per line)")
+    if info.st_size > max_bytes:
+        raise CorpusError(path, _too_big(f"is {info.st_size:,} bytes", max_bytes))
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(max_bytes + 1)  # one byte over lets _unpack see a file that grew
+    except OSError as err:
+        raise CorpusError(path, f"cannot read: {err.strerror or err}") from None
+
+
+def _too_big(what: str, max_bytes: int) -> str:
+    return (f"{what}, over the limit of {max_bytes:,} bytes (CorpusOptions.max_bytes); "
+            "cut the file down or raise max_bytes")
+
+
+def _unpack(raw: bytes, name: str, max_bytes: int) -> tuple[bytes, int]:
+    """Decompressed text bytes without a UTF-8 BOM, and where they start (3 after a BOM, else 0).
+
+    Refuses empty, oversized, corrupt-gzip and recognisably non-text input.
+    """
+    if not raw:
+        raise CorpusError(name, "empty file (0 bytes); expected one pair or sentence per line")
+    if len(raw) > max_bytes:
+        raise CorpusError(name, _too_big(f"is {len(raw):,} bytes", max_bytes))
+    data = raw
+    if raw.startswith(GZIP_MAGIC):  # by content, not name: uploads often lose or fake their suffix
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as unzipped:
+                data = unzipped.read(max_bytes + 1)
+        except (OSError, EOFError, zlib.error) as err:
+            raise CorpusError(name, f"corrupt gzip data ({err}); re-download the file, or gunzip it to see "
+                                    "where it breaks") from None
+        if not data:
+            raise CorpusError(name, "empty after gzip decompression; expected one pair or sentence per line")
+        if len(data) > max_bytes:
+            raise CorpusError(name, _too_big(f"decompresses to over {max_bytes:,} bytes", max_bytes))
+    for magic, what in _NOT_TEXT.items():
+        if data.startswith(magic):
+            if magic == b"PK\x03\x04":
+                what += _zip_members(data)
+            raise CorpusError(name, f"is {what}, not a plain or gzip text file")
+    start = 0
+    if data.startswith(UTF8_BOM):
+        data, start = data[len(UTF8_BOM):], len(UTF8_BOM)
+        if not data:
+            raise CorpusError(name, "holds only a UTF-8 byte-order mark, no text")
+    if b"\n" not in data and b"\r" in data:  # classic Mac line ends: one "line" would be the whole file
+        data = data.replace(b"\r", b"\n")
+    return data, start
+
+
+def _zip_members(data: bytes) -> str:
+    try:
+        names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return "; unzip it and load the text file inside"
+    return f" (holding {', '.join(names[:5])}); unzip it and load the text file inside"
+
+
+# -------------------------------------------------------------------------------------------- lines
+
+def _decode_lines(data: bytes, start: int = 0) -> tuple[list[str], dict[int, tuple[str, str]]]:
+    """Text lines without CR, and {line number: (skip reason, detail)} for lines that are not text.
+
+    Decoding the whole file at once is the fast path; only a file that is not valid UTF-8 is decoded
+    line by line, so that one bad line costs that line alone and its error can give the byte offset.
+    `start` is where `data` begins in the file (after a BOM), so offsets match a hex editor.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return _decode_line_by_line(data, start)
+    lines = text.split("\n")
+    if lines[-1] == "":  # the newline that ends the last line does not start another
+        lines.pop()
+    bad: dict[int, tuple[str, str]] = {}
+    if "\x00" in text:
+        for index, line in enumerate(lines):
+            if "\x00" in line:
+                bad[index + 1] = _nul_problem(line.index("\x00"))
+                lines[index] = ""
+    return [line[:-1] if line.endswith("\r") else line for line in lines], bad
+
+
+def _decode_line_by_line(data: bytes, start: int) -> tuple[list[str], dict[int, tuple[str, str]]]:
+    chunks = data.split(b"\n")  # safe on UTF-8 bytes: 0x0A never occurs inside a multi-byte character
+    if chunks[-1] == b"":
+        chunks.pop()
+    lines: list[str] = []
+    bad: dict[int, tuple[str, str]] = {}
+    offset = start
+    for number, chunk in enumerate(chunks, 1):
+        line = ""
+        if b"\x00" in chunk:
+            bad[number] = _nul_problem(chunk.index(b"\x00"))
+        else:
+            try:
+                line = chunk.decode("utf-8")
+            except UnicodeDecodeError as err:
+                bad[number] = ("not UTF-8", f"not valid UTF-8: byte 0x{chunk[err.start]:02X} at byte offset "
+                                            f"{offset + err.start} (byte {err.start + 1} of the line); "
+                                            "the file may be Latin-1 or Windows-1252 -- re-save it as UTF-8")
+        lines.append(line[:-1] if line.endswith("\r") else line)
+        offset += len(chunk) + 1
+    return lines, bad
+
+
+def _nul_problem(index: int) -> tuple[str, str]:
+    return "NUL byte", f"NUL byte at position {index + 1} of the line (binary data, not text)"
+
+
+# ------------------------------------------------------------------------------------------ layouts
+
+def _tsv(raw: bytes, shown: str, name: str, options: CorpusOptions) -> ParallelData:
+    lines, bad = _decode_lines(*_unpack(raw, shown, options.max_bytes))
+    pairs, report = _collect(_tsv_rows(lines, bad), (shown, shown), len(lines), options,
+                             "a source<TAB>target corpus")
+    report = {"files": [name], "sha256": hashlib.sha256(raw).hexdigest(), "layout": "tsv", **report}
+    return _finish(name, pairs, report, options)
+
+
+def _tsv_rows(lines: list[str], bad: dict[int, tuple[str, str]]) -> Iterator[tuple]:
+    for number, line in enumerate(lines, 1):
+        if number in bad:
+            yield number, None, (0, *bad[number])
+        elif not line.strip():
+            yield number, None, None
+        else:
+            fields = line.split("\t")
+            if len(fields) < 2:
+                yield number, None, (0, "no tab", f"no tab between source and target ({TSV_LAYOUT})")
+            else:
+                yield number, (fields[0], fields[1]), None
+
+
+def _parallel(src_raw: bytes, tgt_raw: bytes, shown: tuple[str, str], names: tuple[str, str],
+              options: CorpusOptions) -> ParallelData:
+    src_lines, src_bad = _decode_lines(*_unpack(src_raw, shown[0], options.max_bytes))
+    tgt_lines, tgt_bad = _decode_lines(*_unpack(tgt_raw, shown[1], options.max_bytes))
+    if not _same_length(src_lines, src_bad, tgt_lines, tgt_bad):
+        raise CorpusError(f"{shown[0]} + {shown[1]}",
+                          f"different line counts: {names[0]} has {len(src_lines):,} lines, {names[1]} has "
+                          f"{len(tgt_lines):,}; the files must be line-aligned, line N of one translating "
+                          "line N of the other")
+    rows = _parallel_rows(src_lines, src_bad, tgt_lines, tgt_bad)
+    pairs, report = _collect(rows, shown, max(len(src_lines), len(tgt_lines)), options,
+                             "two line-aligned files of one sentence per line")
+    digests = [hashlib.sha256(src_raw).hexdigest(), hashlib.sha256(tgt_raw).hexdigest()]
+    # Hash of the two hashes: unambiguous where raw concatenation is not ("ab"+"c" vs "a"+"bc").
+    combined = hashlib.sha256(("\n".join(digests)).encode("ascii")).hexdigest()
+    report = {"files": list(names), "sha256": combined, "sha256_files": digests, "layout": "parallel",
+              **report}
+    return _finish(f"{names[0]}+{names[1]}", pairs, report, options)
+
+
+def _same_length(src_lines, src_bad, tgt_lines, tgt_bad) -> bool:
+    """Equal line counts, forgiving extra blank lines at the end of the longer file (an editor's habit)."""
+    (short, _), (long, long_bad) = sorted([(src_lines, src_bad), (tgt_lines, tgt_bad)], key=lambda f: len(f[0]))
+    return all(not long[i].strip() and i + 1 not in long_bad for i in range(len(short), len(long)))
+
+
+def _parallel_rows(src_lines, src_bad, tgt_lines, tgt_bad) -> Iterator[tuple]:
+    for number, (src, tgt) in enumerate(zip_longest(src_lines, tgt_lines, fillvalue=""), 1):
+        if number in src_bad:
+            yield number, None, (0, *src_bad[number])
+        elif number in tgt_bad:
+            yield number, None, (1, *tgt_bad[number])
+        elif not src.strip() and not tgt.strip():
+            yield number, None, None
+        else:
+            yield number, (src, tgt), None
+
+
+def _collect(rows: Iterable[tuple], files: tuple[str, str], n_lines: int, options: CorpusOptions,
+             layout: str) -> tuple[list[Pair], dict]:
+    """Tokenize good rows into pairs, count the rest; refuse the file if most lines are bad.
+
+    Each row is (line number, (source, target) or None, problem or None) where a problem is
+    (index of the file it is in, skip reason, detail); a row with neither is a blank line.
+    """
+    tokenize, lowercase = TOKENIZERS[options.level], options.lowercase
+    max_len, max_pairs = options.max_len, options.max_pairs
+    pairs: list[Pair] = []
+    skipped: Counter = Counter()
+    first_problems: list[str] = []
+    first_bad = first_nul = None
+    blank = too_long = 0
+    lines_read, truncated = n_lines, False
+    for number, texts, problem in rows:
+        if texts is None and problem is None:
+            blank += 1
+            continue
+        if max_pairs is not None and len(pairs) >= max_pairs:
+            lines_read, truncated = number - 1, True
+            break
+        if problem is None:
+            src, tgt = texts[0].strip(), texts[1].strip()
+            if lowercase:
+                src, tgt = src.lower(), tgt.lower()
+            src_tokens = tuple(tokenize(src)) if src else ()
+            tgt_tokens = tuple(tokenize(tgt)) if tgt else ()
+            if not src_tokens:
+                problem = (0, "empty source", "empty source side")
+            elif not tgt_tokens:
+                problem = (1, "empty target", "empty target side")
+            elif max_len is not None and (len(src_tokens) > max_len or len(tgt_tokens) > max_len):
+                too_long += 1
+                continue
+            else:
+                pairs.append(Pair(src_tokens, tgt_tokens))
+                continue
+        which, reason, detail = problem
+        skipped[reason] += 1
+        if len(first_problems) < MAX_PROBLEMS_SHOWN:
+            where = f" (in {files[which]})" if files[0] != files[1] else ""
+            first_problems.append(f"line {number}: {detail}{where}")
+        first_bad = first_bad or (files[which], number, detail)
+        if reason == "NUL byte" and first_nul is None:
+            first_nul = (files[which], number, detail)
+    nonblank, n_bad = lines_read - blank, sum(skipped.values())
+    if n_bad * 2 > nonblank:
+        file, number, detail = first_nul or first_bad
+        verdict = ("it looks like binary data (or UTF-16 text without a byte-order mark), not a text corpus"
+                   if first_nul else f"it does not look like {layout}")
+        raise CorpusError(file, f"{detail}; {n_bad:,} of {nonblank:,} non-blank lines are unusable, more than "
+                                f"half, so the file is refused: {verdict}", line=number)
+    if not pairs:
+        if too_long:
+            why = (f"all {too_long:,} pairs have a side longer than max_len={max_len} tokens; "
+                   "raise CorpusOptions.max_len")
+        else:
+            why = f"all {lines_read:,} lines are blank" if lines_read else "no lines of text"
+        raise CorpusError(files[0] if files[0] == files[1] else f"{files[0]} + {files[1]}",
+                          f"no usable pairs: {why}")
+    report = {"lines": n_lines, "lines_read": lines_read, "blank": blank, "kept": len(pairs),
+              "skipped": dict(skipped), "first_problems": first_problems, "too_long": too_long,
+              "truncated": truncated}
+    return pairs, report
+
+
+def _finish(name: str, pairs: list[Pair], report: dict, options: CorpusOptions) -> ParallelData:
+    train, valid, test = split_pairs(pairs, options.valid_frac, options.test_frac, seed=options.split_seed)
+    return ParallelData(name=name, train=train, valid=valid, test=test, level=options.level, report=report)

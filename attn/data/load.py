@@ -1,0 +1,28 @@
+"""One loader for whatever a `DataConfig` names: a built-in task or an imported corpus.
+
+It sits above `pairs`, `corpus` and `tasks` (which import only `pairs` and `text`), so the data
+package has no import circle.
+"""
+from __future__ import annotations
+
+from attn.config import ConfigError, DataConfig
+from attn.data.corpus import CorpusOptions, load_corpus
+from attn.data.pairs import ParallelData
+from attn.data.tasks import load_task
+
+
+def load_data(cfg: DataConfig) -> ParallelData:
+    """The built-in task or the imported corpus that `cfg` names.
+
+    Pure Python, no torch: `python -m attn train` generates the data while its workers start.
+    """
+    if cfg.corpus:
+        data = load_corpus(cfg.corpus, CorpusOptions.for_config(cfg))
+        found = data.report.get("sha256")
+        if cfg.corpus_sha256 and found and found != cfg.corpus_sha256:
+            raise ConfigError(f"corpus {cfg.corpus!r} has changed since the run was configured: its content "
+                              f"hash is {found[:12]}..., the config expects {cfg.corpus_sha256[:12]}...")
+        return data
+    return load_task(cfg.task, n_train=cfg.n_train, n_valid=cfg.n_valid, n_test=cfg.n_test,
+                     min_len=cfg.min_len, max_len=cfg.max_len, seed=cfg.data_seed,
+                     length_dist=cfg.length_dist)

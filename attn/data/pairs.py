@@ -1,0 +1,101 @@
+"""The data every task and every imported corpus hands to the model: token pairs, splits, buckets.
+
+A built-in task and an imported corpus both end as a `ParallelData`: three splits of `Pair`s whose
+tokens are already split (words or characters). Gold alignments travel with the pairs so that the
+evaluation can score where the attention looks, on tasks where the truth is known.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+
+Alignment = frozenset  # frozenset[tuple[int, int]]: (target index, source index) gold links
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One source/target example. `align` holds (target index, source index) links, or None."""
+
+    src: tuple[str, ...]
+    tgt: tuple[str, ...]
+    align: frozenset[tuple[int, int]] | None = None
+
+
+@dataclass(frozen=True)
+class ParallelData:
+    """Train/valid/test splits of one task or corpus, with how its tokens should be joined back."""
+
+    name: str
+    train: tuple[Pair, ...]
+    valid: tuple[Pair, ...]
+    test: tuple[Pair, ...]
+    level: str = "word"  # "word" (tokens joined by spaces) or "char" (joined with nothing)
+    report: dict = field(default_factory=dict)  # what loading kept, skipped and why
+
+    @property
+    def has_gold(self) -> bool:
+        """True when every test pair carries a gold alignment (built-in tasks)."""
+        return bool(self.test) and all(p.align is not None for p in self.test)
+
+    def detok(self, tokens: Sequence[str]) -> str:
+        """Join tokens back into a string for BLEU/chrF and for display."""
+        return ("" if self.level == "char" else " ").join(tokens)
+
+
+def split_pairs(pairs: Sequence[Pair], valid_frac: float = 0.1, test_frac: float = 0.1,
+                seed: int = 0, min_eval: int = 1) -> tuple[tuple[Pair, ...], ...]:
+    """Shuffle deterministically and cut into train/valid/test (each eval split gets >= min_eval)."""
+    import random
+
+    order = list(range(len(pairs)))
+    random.Random(seed).shuffle(order)
+    n = len(order)
+    n_test = max(min_eval, int(round(n * test_frac))) if n >= 3 else 0
+    n_valid = max(min_eval, int(round(n * valid_frac))) if n >= 3 else 0
+    test = tuple(pairs[i] for i in order[:n_test])
+    valid = tuple(pairs[i] for i in order[n_test:n_test + n_valid])
+    train = tuple(pairs[i] for i in order[n_test + n_valid:])
+    return train, valid, test
+
+
+def bucket_edges(lengths: Sequence[int], n_buckets: int = 5) -> list[int]:
+    """Edges of `n_buckets` equal-width buckets over the observed source lengths.
+
+    Bucket k holds lengths in [edges[k], edges[k+1]); the last edge is max+1 so the longest
+    sentence falls inside. Fewer buckets are returned when the range is too narrow to fill them.
+    """
+    if not lengths:
+        raise ValueError("cannot derive bucket edges from an empty set of sentences")
+    lo, hi = min(lengths), max(lengths) + 1
+    n = max(1, min(n_buckets, hi - lo))
+    width = (hi - lo) / n
+    edges = sorted({lo + int(round(k * width)) for k in range(n)} | {hi})
+    return edges
+
+
+def parse_edges(text: str) -> list[int]:
+    """Parse user bucket edges such as "0,10,20,30"; they must be increasing whole numbers."""
+    try:
+        edges = [int(x) for x in text.replace(" ", "").split(",") if x != ""]
+    except ValueError:
+        raise ValueError(f"bucket edges must be whole numbers separated by commas, got {text!r}") from None
+    if len(edges) < 2 or any(b <= a for a, b in zip(edges, edges[1:])):
+        raise ValueError(f"bucket edges must be at least two strictly increasing numbers, got {text!r}")
+    if edges[0] < 0:
+        raise ValueError(f"bucket edges must not be negative, got {text!r}")
+    return edges
+
+
+def bucket_of(length: int, edges: Sequence[int]) -> int | None:
+    """Index k with edges[k] <= length < edges[k+1]; None when outside every bucket."""
+    for k in range(len(edges) - 1):
+        if edges[k] <= length < edges[k + 1]:
+            return k
+    return None
+
+
+def bucket_label(edges: Sequence[int], k: int) -> str:
+    """Human label of bucket k, inclusive on both ends: "10-19"."""
+    lo, hi = edges[k], edges[k + 1] - 1
+    return f"{lo}" if lo == hi else f"{lo}-{hi}"

@@ -1,0 +1,83 @@
+"""The speed benchmark behind `python -m attn bench`: figures printed, never asserted.
+
+Two numbers: the wall time of the lecture preset (three variants, one seed, data + train + evaluate,
+as `python -m attn train --preset lecture` runs it), and the training throughput in target tokens per
+second of each variant at the lecture preset's sizes on the reverse task (source lengths 3-20 over
+40 symbols), measured in one process with all cores after a few warm-up steps.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import torch
+
+from attn.config import DataConfig, preset
+from attn.training.optim import Adam
+from attn.data.text import PAD_ID
+
+
+# The throughput task: reverse, source lengths 3-20 over 40 symbols (the issue's benchmark setting).
+BENCH_DATA = DataConfig(task="reverse", n_train=4000, n_valid=50, n_test=50, min_len=3, max_len=20)
+
+
+def time_steps(model, prepared, batch: int, steps: int = 60, warmup: int = 5,
+               optimizer=None, clip: float = 0.0) -> tuple[float, int]:
+    """(seconds, target tokens) of `steps` training steps (`train.train_step`) after `warmup`.
+
+    Batches come from the training split's length-sorted pools, as in real training. `optimizer`
+    is anything with zero_grad() and step(); None is the tutorials' torch.optim.Adam.
+    """
+    from attn.data.batching import length_sorted_batches
+    from attn.training.trainer import train_step
+    optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=1e-3)
+    batches = length_sorted_batches(prepared.train.src_len, batch, 32, torch.Generator().manual_seed(0))
+    tokens, start = 0, time.perf_counter()
+    for i in range(warmup + steps):
+        if i == warmup:
+            tokens, start = 0, time.perf_counter()
+        step_batch = prepared.train.batch(batches[i % len(batches)])
+        train_step(model, optimizer, step_batch, clip)
+        tokens += int((step_batch[3] != PAD_ID).sum())
+    return time.perf_counter() - start, tokens
+
+
+def tokens_per_second(model, prepared, batch: int, steps: int = 60, warmup: int = 5,
+                      optimizer=None, clip: float = 0.0) -> float:
+    """Target tokens per second of `steps` training steps after `warmup` (see `time_steps`)."""
+    seconds, tokens = time_steps(model, prepared, batch, steps, warmup, optimizer, clip)
+    return tokens / seconds
+
+
+def throughput(variant: str, steps: int = 60, warmup: int = 5, prepared=None) -> float:
+    """Our training step's target tokens/s at the lecture preset's sizes on the benchmark task."""
+    from attn.training.experiment import build_model, prepare
+    cfg = dataclasses.replace(preset("lecture").with_variant(variant), data=BENCH_DATA)
+    prepared = prepared or prepare(cfg.data)
+    model = build_model(cfg, prepared).train()
+    optimizer = Adam(model.parameters(), lr=cfg.train.lr)  # as the Trainer does
+    return tokens_per_second(model, prepared, cfg.train.batch, steps, warmup, optimizer, cfg.train.clip)
+
+
+def lecture_seconds() -> float:
+    """Wall time of the lecture demo: load data, train the three variants, evaluate."""
+    from attn.runs.workers import Workers, default_jobs
+    start = time.perf_counter()
+    base = preset("lecture")
+    configs = [base.with_variant(v) for v in ("none", "additive", "dot")]
+    with Workers(default_jobs(len(configs))) as workers:  # as `python -m attn train` runs it
+        from attn.data.load import load_data
+        workers.run(configs, load_data(base.data))
+    return time.perf_counter() - start
+
+
+def run_benchmark(lecture: bool = True, steps: int = 60) -> dict:
+    cfg = preset("lecture")
+    report = {
+        "lecture_seconds": round(lecture_seconds(), 2) if lecture else None,
+        "train_tokens_per_s": {v: round(throughput(v, steps)) for v in ("none", "additive", "dot")},
+        "config": {"emb": cfg.model.emb, "hidden": cfg.model.hidden, "batch": cfg.train.batch,
+                   "style": cfg.model.style, "epochs": cfg.train.epochs, "n_train": cfg.data.n_train,
+                   "torch_threads": torch.get_num_threads()},
+    }
+    return report

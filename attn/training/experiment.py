@@ -1,0 +1,133 @@
+"""One run from config to results: data -> vocabularies -> model -> training -> test decodes -> metrics.
+
+`prepare` builds everything that depends only on the data settings, so the variants and seeds of a
+comparison train on exactly the same tensors; `run` trains and evaluates one `RunConfig`.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import pandas as pd
+
+from attn.data.batching import TensorSplit, tensorize
+from attn.config import DataConfig, RunConfig, limits, ConfigError
+from attn.data.pairs import ParallelData
+from attn.data.load import load_data
+from attn.training.evaluate import Decode, bucket_table, decode_split, overall_metrics, resolve_edges
+from attn.nn.model import Seq2Seq, count_parameters
+from attn.data.text import Vocab
+from attn.training.trainer import Callback, TrainResult, Trainer, resolve_device, set_seed
+
+
+@dataclass
+class Prepared:
+    """A data set made ready for training: vocabularies, tensors and bucket edges."""
+
+    data: ParallelData
+    src_vocab: Vocab
+    tgt_vocab: Vocab
+    train: TensorSplit
+    valid: TensorSplit
+    test: TensorSplit
+    edges: list[int]
+
+
+def prepare(cfg: DataConfig, data: ParallelData | None = None) -> Prepared:
+    """Build vocabularies on the training split only and tensorize all three splits."""
+    data = data if data is not None else load_data(cfg)
+    if not data.train or not data.valid or not data.test:
+        raise ConfigError(f"data set {data.name!r} needs non-empty train, valid and test splits "
+                          f"(got {len(data.train)}, {len(data.valid)}, {len(data.test)} pairs)")
+    src_vocab = Vocab.build((p.src for p in data.train), min_freq=cfg.min_freq)
+    tgt_vocab = Vocab.build((p.tgt for p in data.train), min_freq=cfg.min_freq)
+    cap = limits()["vocab"]
+    for side, vocab in (("source", src_vocab), ("target", tgt_vocab)):
+        if len(vocab) > cap:
+            raise ConfigError(f"the {side} vocabulary has {len(vocab)} words, over the limit of {cap} "
+                              "(raise data.min_freq or set ATTN_MAX_VOCAB)")
+    return Prepared(data, src_vocab, tgt_vocab,
+                    tensorize(data.train, src_vocab, tgt_vocab),
+                    tensorize(data.valid, src_vocab, tgt_vocab),
+                    tensorize(data.test, src_vocab, tgt_vocab),
+                    resolve_edges(data, cfg.buckets, cfg.n_buckets))
+
+
+@dataclass
+class RunResult:
+    config: RunConfig
+    params: int
+    training: TrainResult
+    buckets: pd.DataFrame             # one row per length bucket
+    overall: dict                     # the same metrics over the whole test split
+    decodes: list[Decode]
+    model: Seq2Seq
+    src_vocab: Vocab
+    tgt_vocab: Vocab
+    train_seconds: float
+    eval_seconds: float
+    task: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """The `--out` JSON record of this run."""
+        buckets = [{k: _json_number(v) for k, v in row.items()} for row in self.buckets.to_dict("records")]
+        return {"variant": self.config.model.variant, "style": self.config.model.style,
+                "seed": self.config.seed, "task": self.task, "params": self.params,
+                "train_seconds": round(self.train_seconds, 3), "eval_seconds": round(self.eval_seconds, 3),
+                "epochs": len(self.training.epochs), "stopped": self.training.stopped,
+                "final_valid_loss": self.training.epochs[-1]["valid_loss"] if self.training.epochs else None,
+                "buckets": buckets}
+
+
+def _json_number(v):
+    """Numbers rounded for JSON; NaN (an empty bucket) and None become null; strings stay."""
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, (int,)) or (hasattr(v, "dtype") and v.dtype.kind in "iu"):
+        return int(v)
+    f = float(v)
+    return None if f != f else round(f, 4)
+
+
+def build_model(cfg: RunConfig, prepared: Prepared) -> Seq2Seq:
+    """A freshly initialised model; the seed makes the initial weights identical across reruns."""
+    set_seed(cfg.seed)
+    return Seq2Seq(cfg.model, len(prepared.src_vocab), len(prepared.tgt_vocab))
+
+
+def run(cfg: RunConfig, prepared: Prepared | None = None, callbacks: Iterable[Callback] = (),
+        should_stop: Callable[[], bool] | None = None) -> RunResult:
+    """Train and evaluate one run. Deterministic: the same config and seed give the same curves."""
+    prepared = prepared if prepared is not None else prepare(cfg.data)
+    device = resolve_device(cfg.train.device)
+    model = build_model(cfg, prepared)
+    trainer = Trainer(model, cfg.train, prepared.train, prepared.valid, seed=cfg.seed, device=device)
+    for fn in callbacks:
+        trainer.add_callback(fn)
+    training = trainer.fit(should_stop)
+    start = time.perf_counter()
+    if training.stopped:  # a stopped run is kept with its curves; evaluating it would only cost time
+        return RunResult(cfg, count_parameters(model), training, pd.DataFrame(), {}, [], model.cpu(),
+                         prepared.src_vocab, prepared.tgt_vocab, training.seconds, 0.0, task=prepared.data.name)
+    decodes = decode_split(model, prepared.data.test, prepared.test, prepared.tgt_vocab, prepared.edges,
+                           beam=cfg.train.beam, device=device)
+    table = bucket_table(decodes, prepared.data, prepared.edges)
+    overall = overall_metrics(decodes, prepared.data)
+    eval_seconds = time.perf_counter() - start
+    return RunResult(cfg, count_parameters(model), training, table, overall, decodes, model.cpu(),
+                     prepared.src_vocab, prepared.tgt_vocab, training.seconds, eval_seconds,
+                     task=prepared.data.name)
+
+
+def results_frame(results: Iterable[RunResult]) -> pd.DataFrame:
+    """One row per run x bucket: the table the Compare page and the CLI print."""
+    frames = []
+    for r in results:
+        t = r.buckets.copy()
+        t.insert(0, "seed", r.config.seed)
+        t.insert(0, "variant", r.config.model.variant)
+        t.insert(0, "task", r.task)
+        frames.append(t)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -1,0 +1,167 @@
+"""A generic trainer that emits events; progress bars, the run store and live charts subscribe.
+
+The loop knows none of its listeners (minGPT's callbacks): it calls every callback with a
+`TrainEvent` at the start, every `log_every` steps, after each epoch's validation, and at the end.
+A stop request (a callable returning True) is checked before every batch, so it is honoured within
+one batch.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from attn.data.batching import TensorSplit, length_sorted_batches, sequential_batches
+from attn.config import TrainConfig
+from attn.training.events import Callback, TrainEvent
+from attn.training.optim import Adam
+from attn.data.text import PAD_ID
+
+
+def set_seed(seed: int) -> None:
+    """The one place seeds are set: Python's and torch's generators."""
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def resolve_device(device: str) -> torch.device:
+    """'auto' picks a GPU when one is there; 'cuda' without one is an error that says so."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was asked for but no CUDA GPU is available; use 'cpu' or 'auto'")
+    return torch.device(device)
+
+
+@dataclass
+class TrainResult:
+    steps: list[dict] = field(default_factory=list)    # one row per step event
+    epochs: list[dict] = field(default_factory=list)   # one row per epoch
+    seconds: float = 0.0
+    stopped: bool = False
+    best_epoch: int | None = None
+
+
+def token_loss(logits: torch.Tensor, tgt_out: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """Cross-entropy over real target tokens only: logits (B, T, V), tgt_out (B, T)."""
+    return F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1),
+                           ignore_index=PAD_ID, reduction=reduction)
+
+
+def train_step(model, optimizer, batch, clip: float, teacher_forcing: float = 1.0) -> torch.Tensor:
+    """One update on one batch (src, src_len, tgt_in, tgt_out): forward, token loss, backward,
+    gradient-norm clipping (clip > 0), optimizer step -> the loss, for the caller to log."""
+    src, src_len, tgt_in, tgt_out = batch
+    # only a run that feeds its own guesses passes the argument (the plain baseline's model has none)
+    kwargs = {} if teacher_forcing >= 1.0 else {"teacher_forcing": teacher_forcing}
+    logits, _ = model(src, src_len, tgt_in, **kwargs)
+    loss = token_loss(logits, tgt_out)
+    optimizer.zero_grad()
+    loss.backward()
+    if clip > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    optimizer.step()
+    return loss
+
+
+@torch.no_grad()
+def evaluate_loss(model, split: TensorSplit, batch: int, device) -> float:
+    """Mean token loss under teacher forcing (the validation curve)."""
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    for idx in sequential_batches(len(split), batch, split.src_len):
+        src, src_len, tgt_in, tgt_out = split.batch(idx, device)
+        logits, _ = model(src, src_len, tgt_in)
+        total += float(token_loss(logits, tgt_out, reduction="sum"))
+        count += int((tgt_out != PAD_ID).sum())
+    model.train(was_training)
+    return total / max(count, 1)
+
+
+class Trainer:
+    def __init__(self, model: torch.nn.Module, cfg: TrainConfig, train: TensorSplit,
+                 valid: TensorSplit, seed: int, device: torch.device | str = "cpu"):
+        self.model, self.cfg, self.train_split, self.valid_split = model, cfg, train, valid
+        self.device = torch.device(device)
+        self.seed = seed
+        self.callbacks: list[Callback] = []
+
+    def add_callback(self, fn: Callback) -> None:
+        self.callbacks.append(fn)
+
+    def _emit(self, event: TrainEvent) -> None:
+        for fn in self.callbacks:
+            fn(event)
+
+    def fit(self, should_stop: Callable[[], bool] | None = None) -> TrainResult:
+        cfg, model = self.cfg, self.model
+        model.to(self.device).train()
+        generator = torch.Generator().manual_seed(self.seed)
+        steps_per_epoch = math.ceil(len(self.train_split) / cfg.batch)
+        total_steps = steps_per_epoch * cfg.epochs
+        optimizer = Adam(model.parameters(), lr=cfg.lr, schedule=cfg.lr_schedule, total_steps=total_steps)
+        result = TrainResult()
+        start = time.perf_counter()
+        step, best, best_state, bad_epochs = 0, math.inf, None, 0
+        self._emit(TrainEvent("start", 0, total_steps, 0, cfg.epochs, 0.0))
+        window_loss, window_tokens, window_start = 0.0, 0, start
+        for epoch in range(cfg.epochs):
+            epoch_loss, epoch_tokens, epoch_start = 0.0, 0, time.perf_counter()
+            for idx in length_sorted_batches(self.train_split.src_len, cfg.batch, cfg.pool, generator):
+                if should_stop is not None and should_stop():
+                    result.stopped = True
+                    break
+                batch = self.train_split.batch(idx, self.device)
+                tgt_out = batch[3]
+                loss = train_step(model, optimizer, batch, cfg.clip, cfg.teacher_forcing)
+                step += 1
+                n_tokens = int((tgt_out != PAD_ID).sum())
+                loss_value = loss.item()
+                window_loss += loss_value * n_tokens
+                window_tokens += n_tokens
+                epoch_loss += loss_value * n_tokens
+                epoch_tokens += n_tokens
+                if step % cfg.log_every == 0 or step == total_steps:
+                    now = time.perf_counter()
+                    elapsed = now - start
+                    event = TrainEvent("step", step, total_steps, epoch, cfg.epochs, elapsed,
+                                       train_loss=window_loss / max(window_tokens, 1),
+                                       tokens_per_s=window_tokens / max(now - window_start, 1e-9),
+                                       eta=elapsed / step * (total_steps - step))
+                    result.steps.append(event.to_dict())
+                    self._emit(event)
+                    window_loss, window_tokens, window_start = 0.0, 0, time.perf_counter()
+            if result.stopped:
+                break
+            epoch_train_seconds = time.perf_counter() - epoch_start
+            valid_loss = evaluate_loss(model, self.valid_split, max(cfg.batch, 64), self.device)
+            elapsed = time.perf_counter() - start
+            event = TrainEvent("epoch", step, total_steps, epoch + 1, cfg.epochs, elapsed,
+                               train_loss=epoch_loss / max(epoch_tokens, 1), valid_loss=valid_loss,
+                               tokens_per_s=epoch_tokens / max(epoch_train_seconds, 1e-9),
+                               eta=elapsed / max(step, 1) * (total_steps - step))
+            result.epochs.append(event.to_dict())
+            self._emit(event)
+            window_start = time.perf_counter()  # validation time is not training time
+            if valid_loss < best - 1e-6:
+                best, bad_epochs, result.best_epoch = valid_loss, 0, epoch + 1
+                if cfg.patience is not None:
+                    best_state = copy.deepcopy(model.state_dict())
+            else:
+                bad_epochs += 1
+                if cfg.patience is not None and bad_epochs >= cfg.patience:
+                    break
+        if best_state is not None:
+            model.load_state_dict(best_state)  # early stopping keeps the best epoch's weights
+        model.eval()
+        result.seconds = time.perf_counter() - start
+        self._emit(TrainEvent("end", step, total_steps, len(result.epochs), cfg.epochs, result.seconds,
+                              stopped=result.stopped))
+        return result
