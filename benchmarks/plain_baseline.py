@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 
 import torch
 from torch import nn
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from attn.training.bench import BENCH_DATA, throughput, tokens_per_second# noqa: E402
 from attn.config import preset# noqa: E402

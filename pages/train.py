@@ -2,7 +2,6 @@
 import streamlit as st
 
 from attn.app import ui
-from attn.viz import charts
 from attn.viz import support as ds
 from attn.config import PRESETS, STYLES, VARIANTS, limits
 from attn.runs.store import ACTIVE, FINISHED

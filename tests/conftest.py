@@ -1,15 +1,12 @@
 """Shared fixtures: tiny data sets built in the test itself, never read from disk."""
-import os
 import random
-import sys
 
 import pytest
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 torch.set_num_threads(1)  # tests are small; one thread keeps them deterministic and quick
 
-from attn.data.pairs import Pair, ParallelData# noqa: E402
+from attn.data.pairs import Pair, ParallelData  # noqa: E402
 
 SYMBOLS = "abcdefghij"
 

@@ -114,8 +114,7 @@ def _init_worker(threads: int, events) -> None:
 
 def _warm_up() -> None:
     """Import what a run needs, so a worker is ready by the time the data is."""
-    from attn.training import evaluate
-    from attn.training import experiment# noqa: F401  (pandas, sacrebleu and the model code)
+    from attn.training import evaluate, experiment  # noqa: F401  (pandas, sacrebleu and the model code)
 
 
 def _run_in_worker(index: int, cfg: RunConfig, data: ParallelData | None):

@@ -1,6 +1,5 @@
 """The figure the app exists for, on a setting small enough for CI: without attention, quality falls
 with sentence length; with attention it holds. (The full lecture-preset figures are in the README.)"""
-import dataclasses
 
 import pytest
 

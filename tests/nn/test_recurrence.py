@@ -12,7 +12,6 @@ from attn.nn import fused
 from attn.nn import recurrence
 from attn.config import ModelConfig
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 pytestmark = pytest.mark.skipif(not fused.available(), reason=f"no fused kernels: {fused.build_error}")
 
@@ -157,5 +156,5 @@ def test_a_model_under_cpu_autocast_runs_pytorchs_ops_not_the_kernels():
     never read (once, they did: the process died of heap corruption). In a subprocess, so a crash
     fails this test rather than the suite."""
     result = subprocess.run([sys.executable, "-c", AUTOCAST_STEP], capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": ROOT}, timeout=120)
+                            env=dict(os.environ), timeout=120)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]

@@ -20,7 +20,6 @@ from attn.runs.store import SCHEMA_VERSION, RunStore, StoreError
 from attn.runs.version import code_version, source_hash
 from attn.training.events import TrainEvent
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = PRESETS["tiny"]
 
 
@@ -319,7 +318,7 @@ WRITER = textwrap.dedent("""
 
 
 def test_two_processes_writing_at_once_lose_nothing(store, tmp_path):
-    env = {**os.environ, "PYTHONPATH": ROOT}
+    env = dict(os.environ)
     barrier = tmp_path / "barrier"
     barrier.mkdir()
     writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(store.home), str(barrier), *seeds], env=env)

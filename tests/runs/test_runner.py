@@ -13,7 +13,6 @@ from attn.config import PRESETS, ConfigError, RunConfig
 from attn.runs.runner import JobError, JobRunner
 from attn.runs.store import RunStore, process_alive
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = PRESETS["tiny"]
 # Long enough (20 000 steps, about a minute alone; tiny's 300 pairs x 200 epochs took 6.6 s once the
 # GRU ran in C) never to finish inside a test: it is cancelled or killed while it trains.
@@ -157,7 +156,7 @@ SERVER = textwrap.dedent("""
 def test_a_server_killed_during_training_leaves_the_run_interrupted_and_resubmittable(store):
     import json
     server = subprocess.Popen([sys.executable, "-c", SERVER, str(store.home), json.dumps(LONG.to_dict())],
-                              stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": ROOT})
+                              stdout=subprocess.PIPE, text=True, env=dict(os.environ))
     try:
         run_id = server.stdout.readline().strip()
         worker = _training(store, run_id)["worker"]

@@ -21,7 +21,7 @@ from attn.data.corpus import CorpusOptions
 from attn.data.pairs import Pair, ParallelData
 from attn.runs.store import FINISHED, RunStore
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PAGES = ("home", "data", "train", "compare", "attention", "curves", "runs", "playground")
 TSV = "Go.\tVa !\nHi.\tSalut !\nRun!\tCours !\nWho?\tQui ?\nWow!\tÇa alors !\nFire!\tAu feu !\n".encode()
 
