@@ -4,7 +4,7 @@ import streamlit as st
 from attn.app import ui
 from attn.viz import charts
 from attn.viz import support as ds
-from attn.training.evaluate import METRIC_LABELS, METRICS
+from attn.records import METRIC_LABELS, METRICS
 
 ui.require_frame()
 st.title("Compare by sentence length")

@@ -22,7 +22,7 @@ import numpy as np
 
 from attn.viz import charts
 from attn.viz import support as ds
-from attn.training.evaluate import METRICS
+from attn.records import METRICS
 from attn.runs.store import RunStore, StoreError
 
 DEFAULT_SENTENCES = 3  # one short, one medium, one long

@@ -29,12 +29,12 @@ import numpy as np
 import pandas as pd
 
 from attn.config import RunConfig
+from attn.records import METRICS
 from attn.runs.version import code_version
 
 STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
 ACTIVE = ("queued", "running")
 FINISHED = ("done", "failed", "cancelled", "interrupted")
-METRIC_COLUMNS = ("bleu", "chrf", "exact", "token_acc", "align", "aer")
 DB_NAME = "runs.sqlite"
 
 
@@ -310,7 +310,7 @@ class RunStore:
                    r.get("tokens_per_s")) for kind, rows in (("step", training.steps), ("epoch", training.epochs))
                   for r in rows]
         buckets = [(run_id, i, str(r["bucket"]), _int(r.get("lo")), _int(r.get("hi")), _int(r.get("n")),
-                    *(_float(r.get(m)) for m in METRIC_COLUMNS))
+                    *(_float(r.get(m)) for m in METRICS))
                    for i, r in enumerate(result.buckets.to_dict("records"))]
         decodes = [(run_id, d.index, d.bucket, json.dumps(d.src), json.dumps(d.ref), json.dumps(d.hyp),
                     *_pack(d.weights), *_pack(d.forced)) for d in result.decodes]
@@ -531,13 +531,13 @@ class RunStore:
         """Per-bucket metrics, one row per run x bucket, with run_id, name, task, variant, style, seed."""
         ids = [run_ids] if isinstance(run_ids, str) else list(run_ids)
         columns = ["run_id", "name", "task", "variant", "style", "seed", "bucket", "lo", "hi", "n",
-                   *METRIC_COLUMNS]
+                   *METRICS]
         rows = self._db().execute(
             f"SELECT b.run_id, r.name, r.task, r.variant, r.style, r.seed, b.bucket, b.lo, b.hi, b.n, "
-            f"{', '.join('b.' + m for m in METRIC_COLUMNS)} FROM buckets b JOIN runs r ON r.id = b.run_id "
+            f"{', '.join('b.' + m for m in METRICS)} FROM buckets b JOIN runs r ON r.id = b.run_id "
             f"WHERE b.run_id IN ({','.join('?' * len(ids))}) ORDER BY b.run_id, b.position", ids).fetchall()
         frame = pd.DataFrame(rows, columns=columns)
-        frame[list(METRIC_COLUMNS)] = frame[list(METRIC_COLUMNS)].astype(float)  # NULL (no gold) -> NaN
+        frame[list(METRICS)] = frame[list(METRICS)].astype(float)  # NULL (no gold) -> NaN
         return frame
 
     def decodes(self, run_id: str, bucket: int | str | None = None) -> list[dict]:

@@ -19,9 +19,6 @@ from attn.data.pairs import ParallelData, Pair, bucket_edges, bucket_label, buck
 from attn.nn.decode import beam_search, greedy
 from attn.data.text import Vocab
 
-METRICS = ("bleu", "chrf", "exact", "token_acc", "align", "aer")
-METRIC_LABELS = {"bleu": "BLEU", "chrf": "chrF", "exact": "exact match (%)", "token_acc": "token accuracy (%)",
-                 "align": "alignment score (%)", "aer": "AER (%)"}
 
 
 @dataclass

@@ -21,7 +21,7 @@ from altair.utils.schemapi import debug_mode
 import numpy as np
 import pandas as pd
 
-from attn.training.evaluate import METRIC_LABELS
+from attn.records import METRIC_LABELS
 
 VARIANT_ORDER = ("none", "additive", "dot", "general")
 VARIANT_COLORS = {"none": "#D55E00",      # vermillion: the baseline without attention
