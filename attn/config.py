@@ -16,6 +16,10 @@ from typing import Any
 VARIANTS = ("none", "additive", "dot", "general")
 STYLES = ("luong", "bahdanau")
 
+# Fields added after runs were stored, as (section of RunConfig.to_dict(), field name). RunConfig.key()
+# leaves each out while it holds its default, so every config made before it existed keeps its cache key.
+NEW_FIELDS: set[tuple[str, str]] = {("data", "test_min_len"), ("data", "test_max_len")}
+
 
 class ConfigError(ValueError):
     """A setting outside its allowed range; the message names the field, the value and the range."""
@@ -68,6 +72,8 @@ class DataConfig:
     min_len: int | None = None      # shortest source in tokens (None: the task's default)
     max_len: int | None = None      # longest source in tokens (None: the task's default / no limit)
     length_dist: str = "uniform"    # built-in tasks: "uniform" source lengths, or "natural" (P(L) ~ 1/L)
+    test_min_len: int | None = None  # built-in tasks: shortest test source (None: as in training)
+    test_max_len: int | None = None  # built-in tasks: longest test source, >= max_len (None: as in training)
     data_seed: int = 0              # seed of the data generator and corpus split, fixed across runs
     lowercase: bool = False         # imported corpora: lowercase before tokenizing
     max_pairs: int | None = None    # imported corpora: keep at most this many pairs
@@ -91,6 +97,7 @@ class DataConfig:
             _check("data", "max_len", self.max_len, 1, lim["max_len"])
         if self.min_len is not None and self.max_len is not None and self.min_len > self.max_len:
             raise ConfigError(f"data.min_len = {self.min_len} is larger than data.max_len = {self.max_len}")
+        self._check_test_lengths(lim["max_len"])
         if self.max_pairs is not None:
             _check("data", "max_pairs", self.max_pairs, 1, lim["n_train"])
         if self.buckets is not None:
@@ -99,6 +106,23 @@ class DataConfig:
                 raise ConfigError(f"data.buckets = {b!r} must be at least two strictly increasing "
                                   "non-negative numbers")
             object.__setattr__(self, "buckets", b)
+
+    def _check_test_lengths(self, most: int) -> None:
+        """Train short, test long: the test range may start anywhere but must reach the training maximum."""
+        lo, hi = self.test_min_len, self.test_max_len
+        if (lo is not None or hi is not None) and self.corpus:
+            raise ConfigError(f"data.test_min_len = {lo!r}, data.test_max_len = {hi!r}: test lengths apply to "
+                              f"built-in tasks only; an imported corpus is split at random (leave both None)")
+        if lo is not None:
+            _check("data", "test_min_len", lo, 1, most)
+        if hi is not None:
+            _check("data", "test_max_len", hi, 1, most)
+            if self.max_len is not None and hi < self.max_len:
+                raise ConfigError(f"data.test_max_len = {hi} is below data.max_len = {self.max_len}: the test "
+                                  f"range must reach the end of the training range; allowed {self.max_len}..{most}")
+        if lo is not None and hi is not None and lo > hi:
+            raise ConfigError(f"data.test_min_len = {lo} is larger than data.test_max_len = {hi}; "
+                              f"allowed: 1 <= test_min_len <= test_max_len <= {most}")
 
 
 @dataclass(frozen=True)
@@ -181,14 +205,29 @@ class RunConfig:
                    train=build(TrainConfig, d.get("train", {})), seed=int(d.get("seed", 0)))
 
     def key(self) -> str:
-        """A stable hash of everything that determines the result (used by the run cache)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """A stable hash of everything that determines the result (used by the run cache).
+
+        NEW_FIELDS holding their defaults are left out, so a config that existed before them keeps its key.
+        """
+        blob = json.dumps(_without_new_defaults(self.to_dict()), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def with_variant(self, variant: str, seed: int | None = None) -> "RunConfig":
         """The same run with another attention variant (and optionally seed): everything else shared."""
         return dataclasses.replace(self, model=dataclasses.replace(self.model, variant=variant),
                                    seed=self.seed if seed is None else seed)
+
+
+def _without_new_defaults(d: dict) -> dict:
+    """`RunConfig.to_dict()` output without the NEW_FIELDS that hold their dataclass default."""
+    classes = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in d.items()}
+    for section, name in NEW_FIELDS:
+        spec = {f.name: f for f in dataclasses.fields(classes[section])}[name]
+        default = spec.default if spec.default is not dataclasses.MISSING else spec.default_factory()
+        if name in out[section] and out[section][name] == default:
+            del out[section][name]
+    return out
 
 
 def replace(cfg, **changes):

@@ -25,4 +25,5 @@ def load_data(cfg: DataConfig) -> ParallelData:
         return data
     return load_task(cfg.task, n_train=cfg.n_train, n_valid=cfg.n_valid, n_test=cfg.n_test,
                      min_len=cfg.min_len, max_len=cfg.max_len, seed=cfg.data_seed,
-                     length_dist=cfg.length_dist)
+                     length_dist=cfg.length_dist, test_min_len=cfg.test_min_len,
+                     test_max_len=cfg.test_max_len)
