@@ -15,10 +15,15 @@ from typing import Any
 
 VARIANTS = ("none", "additive", "dot", "general")
 STYLES = ("luong", "bahdanau")
+FAMILIES = ("rnn", "transformer")
+ARCHS = ("encdec", "decoder")
+POSITIONS = ("sinusoidal", "learned", "rope", "alibi", "t5", "none")  # attn.nn.positions.POSITIONAL
 
 # Fields added after runs were stored, as (section of RunConfig.to_dict(), field name). RunConfig.key()
 # leaves each out while it holds its default, so every config made before it existed keeps its cache key.
 NEW_FIELDS: set[tuple[str, str]] = {("data", "test_min_len"), ("data", "test_max_len")}
+NEW_FIELDS |= {("model", name) for name in ("family", "arch", "layers", "heads", "ff", "positions",
+                                            "max_positions")}  # the Transformer family
 
 
 class ConfigError(ValueError):
@@ -133,6 +138,15 @@ class ModelConfig:
     hidden: int = 128               # decoder state size H; each encoder direction has H/2
     dropout: float = 0.0            # dropout on embeddings and the combined output state
     scaled: bool = True             # dot: divide scores by sqrt(H) (Vaswani et al. 2017)
+    # The Transformer family (attn/nn/transformer.py): its width d_model is `hidden`; `emb` is unused
+    # (its token embeddings are d_model wide), and so are `variant`, `style` and `scaled`.
+    family: str = "rnn"             # "rnn": the GRU encoder-decoder above | "transformer"
+    arch: str = "encdec"            # transformer: "encdec" (encoder + decoder) | "decoder" (decoder-only)
+    layers: int = 2                 # transformer: blocks in each stack
+    heads: int = 4                  # transformer: attention heads; must divide hidden
+    ff: int = 512                   # transformer: width of each block's feed-forward layer
+    positions: str = "sinusoidal"   # transformer: sinusoidal | learned | rope | alibi | t5 | none
+    max_positions: int = 512        # transformer, "learned": rows of the table (later positions use the last)
 
     def __post_init__(self):
         lim = limits()
@@ -141,8 +155,34 @@ class ModelConfig:
         _check("model", "emb", self.emb, 2, lim["emb"])
         _check("model", "hidden", self.hidden, 2, lim["hidden"])
         if self.hidden % 2:
-            raise ConfigError(f"model.hidden = {self.hidden} must be even (each encoder direction gets H/2)")
+            why = "each encoder direction gets H/2" if self.family == "rnn" else "sin/cos and RoPE pairs"
+            raise ConfigError(f"model.hidden = {self.hidden} must be even ({why})")
         _check("model", "dropout", self.dropout, 0.0, 0.9)
+        _check_choice("model", "family", self.family, FAMILIES)
+        _check_choice("model", "arch", self.arch, ARCHS)
+        _check("model", "layers", self.layers, 1, 12)
+        _check("model", "heads", self.heads, 1, 64)
+        _check("model", "ff", self.ff, 1, 4 * lim["hidden"])
+        _check_choice("model", "positions", self.positions, POSITIONS)
+        _check("model", "max_positions", self.max_positions, 1, 8192)
+        if self.family == "transformer":
+            self._check_transformer()
+
+    def _check_transformer(self) -> None:
+        """Shapes only the Transformer needs; an RNN config never has to satisfy them."""
+        if self.hidden % self.heads:
+            divisors = ", ".join(str(h) for h in range(1, 65) if self.hidden % h == 0)
+            raise ConfigError(f"model.heads = {self.heads} must divide model.hidden = {self.hidden} (each "
+                              f"head gets hidden / heads dimensions); allowed here: {divisors}")
+        if self.positions == "rope" and (self.hidden // self.heads) % 2:
+            raise ConfigError(f"model.positions = 'rope' rotates pairs, so it needs an even head size, but "
+                              f"model.hidden / model.heads = {self.hidden} / {self.heads} = "
+                              f"{self.hidden // self.heads}; change model.heads")
+        if self.positions == "none" and self.arch == "encdec":
+            raise ConfigError("model.positions = 'none' (NoPE) with model.arch = 'encdec' cannot work: a "
+                              "bidirectional encoder without positions sees its source as a bag of words "
+                              "and cannot tell word order; use model.arch = 'decoder' (a causal decoder "
+                              "can infer positions from its mask) or another model.positions")
 
 
 @dataclass(frozen=True)
@@ -185,6 +225,10 @@ class RunConfig:
 
     def __post_init__(self):
         _check("run", "seed", self.seed, 0, 2**31 - 1)
+        if self.model.family == "transformer" and self.train.teacher_forcing < 1.0:
+            raise ConfigError(f"train.teacher_forcing = {self.train.teacher_forcing} needs a step-by-step "
+                              "decoder; model.family = 'transformer' reads the whole gold prefix at once, "
+                              "so use train.teacher_forcing = 1.0")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
