@@ -1,10 +1,143 @@
-"""The names every layer shares, importable without torch, pandas or Streamlit.
+"""The names and records every layer shares, importable without torch or Streamlit.
 
 One list of metrics, defined once: evaluation computes them, the store keeps a column per metric, and
 charts and pages label them from here.
+
+One type per thing, the same from where it is made to where it is drawn:
+    Decode      one test sentence as a model translated it, with its attention
+                (evaluation -> RunResult -> store.decodes -> Attention page, CLI figures)
+    BucketRow   one source-length bucket's metrics of one run
+                (RunResult.buckets -> store.bucket_rows -> bucket_frame -> Compare page, CLI)
+Attention matrices are numpy float32 arrays; evaluation converts its tensors once, where it makes
+them. Charts take tidy DataFrames, and `bucket_frame` is the one place bucket rows become one.
 """
 from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
 
 METRICS = ("bleu", "chrf", "exact", "token_acc", "align", "aer")
 METRIC_LABELS = {"bleu": "BLEU", "chrf": "chrF", "exact": "exact match (%)", "token_acc": "token accuracy (%)",
                  "align": "alignment score (%)", "aer": "AER (%)"}
+
+
+def _matrix(name: str, matrix, rows: int | None, cols: int) -> None:
+    """Refuse an attention matrix that is not a float32 (rows, cols) numpy array (None passes)."""
+    if matrix is None:
+        return
+    if not isinstance(matrix, np.ndarray) or matrix.dtype != np.float32 or matrix.ndim != 2:
+        kind = (f"a {matrix.dtype} array of {matrix.ndim} dimensions" if isinstance(matrix, np.ndarray)
+                else f"a {type(matrix).__module__}.{type(matrix).__name__}")
+        raise TypeError(f"Decode.{name} must be a 2-D numpy float32 array (convert tensors where they are "
+                        f"made, e.g. evaluate.attention_matrix), got {kind}")
+    if matrix.shape[1] != cols or (rows is not None and matrix.shape[0] != rows):
+        want = f"({rows}, {cols})" if rows is not None else f"(T, {cols})"
+        raise ValueError(f"Decode.{name} must be {want} for this sentence's tokens, got {matrix.shape}")
+
+
+@dataclass(frozen=True, eq=False)
+class Decode:
+    """One sentence as a model translated it: its tokens and both attention matrices.
+
+    A test sentence has its `index` in the test split, its length `bucket` and its reference; a
+    sentence a user typed has none of the three (None) and no `forced` matrix.
+    """
+
+    index: int | None                # position in the test split; None for a typed sentence
+    bucket: int | None               # source-length bucket index; None outside every bucket or typed
+    src: tuple[str, ...]             # source tokens, S of them
+    ref: tuple[str, ...] | None      # reference tokens, T_ref of them; None for a typed sentence
+    hyp: tuple[str, ...]             # the model's output tokens, without </s>
+    weights: np.ndarray | None = None   # (T_hyp, S) float32 attention while generating `hyp` (T_hyp may
+                                        # count a last row for </s>); None without attention
+    forced: np.ndarray | None = None    # (T_ref, S) float32 attention while reading `ref`; None without
+
+    def __post_init__(self):
+        for name in ("src", "ref", "hyp"):
+            tokens = getattr(self, name)
+            if tokens is not None:
+                if isinstance(tokens, str):
+                    raise TypeError(f"Decode.{name} must be a sequence of tokens, got the string {tokens!r}")
+                object.__setattr__(self, name, tuple(tokens))  # frozen: shared by every page visitor
+        _matrix("weights", self.weights, None, len(self.src))
+        _matrix("forced", self.forced, None if self.ref is None else len(self.ref), len(self.src))
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Decode):
+            return NotImplemented
+        return all(_same(getattr(self, f.name), getattr(other, f.name)) for f in dataclasses.fields(self))
+
+    __hash__ = None  # equal by value, and mutable arrays inside: not a dict key
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return a is not None and b is not None and np.array_equal(a, b)
+    return a == b
+
+
+@dataclass(frozen=True)
+class BucketRow:
+    """One source-length bucket of one run: its label and range, how many test sentences, every metric.
+
+    A metric without a value (BLEU of an empty bucket, alignment without gold links) is None, never NaN.
+    """
+
+    bucket: str                      # the label, e.g. "5-9"
+    lo: int | None                   # shortest source length in the bucket
+    hi: int | None                   # longest source length in the bucket
+    n: int                           # test sentences in the bucket
+    bleu: float | None               # one field per name in METRICS, in that order
+    chrf: float | None
+    exact: float | None
+    token_acc: float | None
+    align: float | None
+    aer: float | None
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> "BucketRow":
+        """A row from any mapping with the field names (numpy numbers and NaN included); other keys ignored."""
+        missing = [key for key in ("bucket", "n") if key not in values]
+        if missing:
+            raise ValueError(f"a bucket row needs {' and '.join(missing)}; got keys {', '.join(map(str, values))}")
+        return cls(bucket=str(values["bucket"]), lo=_int(values.get("lo")), hi=_int(values.get("hi")),
+                   n=_int(values["n"]) or 0, **{m: _float(values.get(m)) for m in METRICS})
+
+    def metrics(self) -> tuple:
+        """The metric values in METRICS order."""
+        return tuple(getattr(self, m) for m in METRICS)
+
+
+BUCKET_COLUMNS = tuple(f.name for f in dataclasses.fields(BucketRow))
+if BUCKET_COLUMNS[4:] != METRICS:
+    raise RuntimeError(f"BucketRow needs one field per metric, in METRICS order: {METRICS}, has {BUCKET_COLUMNS[4:]}")
+
+
+def bucket_frame(rows: Iterable[tuple[Mapping[str, Any], BucketRow]], identity: Sequence[str] = ()):
+    """The tidy frame charts take: one line per (identity, row) pair, columns `identity` + BUCKET_COLUMNS.
+
+    `identity` names the columns taken from each pair's mapping (run_id, variant, seed, ...). Metric
+    columns are float, a missing value NaN, so an empty or gold-less column still plots and sorts.
+    """
+    import pandas as pd
+    columns = [*identity, *BUCKET_COLUMNS]
+    records = [[who[c] for c in identity] + [getattr(row, c) for c in BUCKET_COLUMNS] for who, row in rows]
+    frame = pd.DataFrame(records, columns=columns)
+    frame[list(METRICS)] = frame[list(METRICS)].astype(float)
+    return frame
+
+
+def _float(value) -> float | None:
+    """A plain float; None and NaN become None."""
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def _int(value) -> int | None:
+    return None if value is None or value != value else int(value)

@@ -22,7 +22,7 @@ import numpy as np
 
 from attn.viz import charts
 from attn.viz import support as ds
-from attn.records import METRICS
+from attn.records import METRICS, Decode
 from attn.runs.store import RunStore, StoreError
 
 DEFAULT_SENTENCES = 3  # one short, one medium, one long
@@ -125,7 +125,7 @@ def parse_sentences(text: str) -> int | list[int]:
     return int(text)
 
 
-def spread_by_length(decodes: Sequence[dict], n: int) -> list[int]:
+def spread_by_length(decodes: Sequence[Decode], n: int) -> list[int]:
     """`n` test sentence indices from the shortest source to the longest, evenly over the length range.
 
     For each target length (numpy.linspace(shortest, longest, n)) the sentence closest to it is taken,
@@ -133,8 +133,8 @@ def spread_by_length(decodes: Sequence[dict], n: int) -> list[int]:
     """
     if n <= 0 or not decodes:
         return []
-    lengths = np.array([len(d["src"]) for d in decodes])
-    indices = np.array([d["index"] for d in decodes])
+    lengths = np.array([len(d.src) for d in decodes])
+    indices = np.array([d.index for d in decodes])
     chosen: list[int] = []
     for target in np.linspace(lengths.min(), lengths.max(), n):
         order = np.lexsort((indices, np.abs(lengths - target)))  # by distance, then index
@@ -177,7 +177,7 @@ def build_figures(store: RunStore, run_ids: Sequence[str], style: str = "slide",
 def attention_figures(store: RunStore, run_ids: Sequence[str], rows, style: str,
                       sentences: int | Sequence[int]) -> list[tuple[str, object]]:
     """One attention grid per chosen test sentence: that sentence in every run with attention."""
-    decodes = {rid: {d["index"]: d for d in store.decodes(rid)} for rid in run_ids}
+    decodes = {rid: {d.index: d for d in store.decodes(rid)} for rid in run_ids}
     with_decodes = [rid for rid in run_ids if decodes[rid]]
     if not with_decodes:
         _note("no test decodes stored for these runs (not finished?); no attention maps written")
@@ -195,10 +195,10 @@ def attention_figures(store: RunStore, run_ids: Sequence[str], rows, style: str,
     config = store.run(first)["config"]
     data, figures, no_attention = None, [], set()
     for index in indices:
-        src = decodes[first][index]["src"]
+        src = decodes[first][index].src
         # The same index is the same sentence only on the same data: other runs are left out.
         chosen = {labels[rid]: decodes[rid][index] for rid in with_decodes
-                  if index in decodes[rid] and decodes[rid][index]["src"] == src}
+                  if index in decodes[rid] and decodes[rid][index].src == src}
         gold = None
         if not config["data"].get("corpus"):  # built-in tasks carry gold alignments, as on the page
             if data is None:

@@ -1,4 +1,7 @@
-"""Scaled dot-product attention on a toy example, in plain NumPy, for the Playground page.
+"""Scaled dot-product attention on a toy example, in NumPy, for the Playground page.
+
+The softmax over the keys is the models' own masked softmax (attn.nn.attention), so the page shows
+the rule the models follow, not a copy of it.
 
 Three queries attend over five keys (d_k = 4) and mix five values (d_v = 6), as in the course notes.
 `softmax_entropy_by_dim` shows why the scores are divided by sqrt(d_k): without it the softmax
@@ -27,27 +30,30 @@ def draw_qkv(seed: int = 0, n_q: int = 3, n_k: int = 5, d_k: int = 4,
 
 
 class AttentionResult(NamedTuple):
-    """What `attention` returns; unpacks as (weights, output, scores)."""
+    """What `attention` returns; unpacks as (weights, output, scores, empty_rows)."""
 
-    weights: np.ndarray   # (n_q, n_k) rows sum to 1, or are all zero when every key is masked
-    output: np.ndarray    # (n_q, d_v) weights @ V
-    scores: np.ndarray    # (n_q, n_k) QK^T (/ sqrt(d_k) when scaled), before masking
-
-    @property
-    def empty_rows(self) -> np.ndarray:
-        """(n_q,) True for queries whose keys were all masked: their weights and output are zeros."""
-        return self.weights.sum(axis=-1) == 0
+    weights: np.ndarray     # (n_q, n_k) rows sum to 1; masked keys 0, an all-masked row uniform
+    output: np.ndarray      # (n_q, d_v) weights @ V
+    scores: np.ndarray      # (n_q, n_k) QK^T (/ sqrt(d_k) when scaled), before masking
+    empty_rows: np.ndarray  # (n_q,) True for queries whose keys were all masked
 
 
 def attention(Q, K, V, mask=None, scaled: bool = True) -> AttentionResult:
     """softmax(Q K^T / sqrt(d_k)) V  -- scaled dot-product attention (Vaswani et al. 2017, eq. 1).
 
     Q (n_q, d_k), K (n_k, d_k), V (n_k, d_v); mask: boolean (n_q, n_k) (or anything broadcasting to
-    it), True where a query may look at a key. Masked keys get weight exactly 0. A query whose keys
-    are ALL masked has nothing to attend to: its weights and output are zeros (not NaN, and not a
-    uniform average over forbidden keys), and `result.empty_rows` flags it. `scaled=False` drops
-    the 1/sqrt(d_k) factor.
+    it), True where a query may look at a key. `scaled=False` drops the 1/sqrt(d_k) factor.
+
+    The softmax is the models' own `attn.nn.attention.masked_softmax`, so the Playground draws what
+    the models compute, under the lab's one masking rule: a masked key gets weight exactly 0, and a
+    query whose keys are ALL masked (an all-padding row) gets uniform weights over all keys -- finite,
+    never NaN, its output the mean of V -- because its scores are all the same large finite negative.
+    A trained model never meets such a row (every sentence has a token), so the rule costs it nothing;
+    `result.empty_rows` flags those queries, whose weights stand for nothing.
     """
+    from attn.nn.attention import masked_softmax  # imports torch; the rest of this module does not
+    import torch
+
     Q, K, V = (np.asarray(m, dtype=np.float64) for m in (Q, K, V))
     if Q.ndim != 2 or K.ndim != 2 or V.ndim != 2:
         raise ValueError(f"attention: Q, K, V must be 2-D, got shapes {Q.shape}, {K.shape}, {V.shape}")
@@ -66,18 +72,16 @@ def attention(Q, K, V, mask=None, scaled: bool = True) -> AttentionResult:
         if mask.dtype != bool:
             raise ValueError(f"attention: mask must be boolean (True = may attend), got dtype {mask.dtype}")
         try:
-            allowed = np.broadcast_to(mask, scores.shape)
+            allowed = np.array(np.broadcast_to(mask, scores.shape))     # (n_q, n_k), a writable copy
         except ValueError:
             raise ValueError(f"attention: mask of shape {mask.shape} does not fit the scores "
                              f"(n_q, n_k) = {scores.shape}") from None
-    # Stable softmax over the allowed keys only; a row with none allowed keeps a zero denominator.
-    row_max = np.where(allowed, scores, -np.inf).max(axis=-1, keepdims=True)
-    row_max = np.where(np.isfinite(row_max), row_max, 0.0)
-    exp = np.where(allowed, np.exp(np.where(allowed, scores, 0.0) - row_max), 0.0)
-    total = exp.sum(axis=-1, keepdims=True)
-    weights = np.divide(exp, total, out=np.zeros_like(exp), where=total > 0)   # (n_q, n_k)
-    output = weights @ V                                                       # (n_q, d_v)
-    return AttentionResult(weights, output, scores)
+    # masked_softmax takes scores (B, T, S) and a key mask (B, S): each query is its own batch row,
+    # so each query gets its own mask.
+    weights = masked_softmax(torch.from_numpy(scores)[:, None, :],      # (n_q, 1, n_k)
+                             torch.from_numpy(allowed))[:, 0, :].numpy()  # (n_q, n_k)
+    output = weights @ V                                                # (n_q, d_v)
+    return AttentionResult(weights, output, scores, ~allowed.any(axis=-1))
 
 
 def _entropy(scores: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ appending to `MIGRATIONS` (never editing one): an old store opens in a new relea
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -29,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from attn.config import RunConfig
-from attn.records import METRICS
+from attn.records import METRICS, BucketRow, Decode, bucket_frame
 from attn.runs.version import code_version
 
 STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
@@ -309,9 +310,7 @@ class RunStore:
         curves = [(run_id, kind, r["step"], r["epoch"], r["elapsed"], r.get("train_loss"), r.get("valid_loss"),
                    r.get("tokens_per_s")) for kind, rows in (("step", training.steps), ("epoch", training.epochs))
                   for r in rows]
-        buckets = [(run_id, i, str(r["bucket"]), _int(r.get("lo")), _int(r.get("hi")), _int(r.get("n")),
-                    *(_float(r.get(m)) for m in METRICS))
-                   for i, r in enumerate(result.buckets.to_dict("records"))]
+        buckets = [(run_id, i, b.bucket, b.lo, b.hi, b.n, *b.metrics()) for i, b in enumerate(result.buckets)]
         decodes = [(run_id, d.index, d.bucket, json.dumps(d.src), json.dumps(d.ref), json.dumps(d.hyp),
                     *_pack(d.weights), *_pack(d.forced)) for d in result.decodes]
         overall = {k: _float(v) if k != "n" else _int(v) for k, v in result.overall.items()}
@@ -527,20 +526,26 @@ class RunStore:
         frame[floats] = frame[floats].astype(float)
         return frame
 
+    _RUN_IDENTITY = ("run_id", "name", "task", "variant", "style", "seed")
+
     def buckets(self, run_ids: str | Sequence[str]) -> pd.DataFrame:
         """Per-bucket metrics, one row per run x bucket, with run_id, name, task, variant, style, seed."""
+        return bucket_frame(self._bucket_rows(run_ids), identity=self._RUN_IDENTITY)
+
+    def bucket_rows(self, run_id: str) -> list[BucketRow]:
+        """One run's bucket rows, in bucket order (empty for a run without results)."""
+        return [row for _, row in self._bucket_rows(run_id)]
+
+    def _bucket_rows(self, run_ids: str | Sequence[str]) -> list[tuple[dict, BucketRow]]:
         ids = [run_ids] if isinstance(run_ids, str) else list(run_ids)
-        columns = ["run_id", "name", "task", "variant", "style", "seed", "bucket", "lo", "hi", "n",
-                   *METRICS]
         rows = self._db().execute(
             f"SELECT b.run_id, r.name, r.task, r.variant, r.style, r.seed, b.bucket, b.lo, b.hi, b.n, "
             f"{', '.join('b.' + m for m in METRICS)} FROM buckets b JOIN runs r ON r.id = b.run_id "
             f"WHERE b.run_id IN ({','.join('?' * len(ids))}) ORDER BY b.run_id, b.position", ids).fetchall()
-        frame = pd.DataFrame(rows, columns=columns)
-        frame[list(METRICS)] = frame[list(METRICS)].astype(float)  # NULL (no gold) -> NaN
-        return frame
+        width = len(self._RUN_IDENTITY)
+        return [(dict(zip(self._RUN_IDENTITY, row[:width])), BucketRow(*row[width:])) for row in rows]
 
-    def decodes(self, run_id: str, bucket: int | str | None = None) -> list[dict]:
+    def decodes(self, run_id: str, bucket: int | str | None = None) -> list[Decode]:
         """Test sentences with tokens and attention: weights (T_hyp, S) and forced (T_ref, S), float32.
 
         `bucket` is a bucket index or its label ("5-9"); None returns every sentence.
@@ -556,8 +561,8 @@ class RunStore:
             bucket = row[0]
         if bucket is not None:
             sql, args = sql + " AND bucket=?", args + [int(bucket)]
-        return [{"index": idx, "bucket": b, "src": json.loads(src), "ref": json.loads(ref), "hyp": json.loads(hyp),
-                 "weights": _unpack(w, wt, ws), "forced": _unpack(f, ft, fs)}
+        return [Decode(index=idx, bucket=b, src=json.loads(src), ref=json.loads(ref), hyp=json.loads(hyp),
+                       weights=_unpack(w, wt, ws), forced=_unpack(f, ft, fs))
                 for idx, b, src, ref, hyp, w, wt, ws, f, ft, fs in self._db().execute(sql + " ORDER BY idx", args)]
 
     def vocabs(self, run_id: str):
@@ -612,8 +617,7 @@ class RunStore:
         out = []
         for run in runs:
             rid = run["id"]
-            run["buckets"] = _records(self.buckets(rid).drop(columns=["run_id", "name", "task", "variant",
-                                                                    "style", "seed"]))
+            run["buckets"] = [dataclasses.asdict(row) for row in self.bucket_rows(rid)]
             run["curves"] = {kind: _records(self.curves(rid, kind).iloc[:, 5:]) for kind in ("step", "epoch")}
             out.append(run)
         return json.dumps(out, indent=1, allow_nan=False)
@@ -685,11 +689,11 @@ def _clean_name(name: str) -> str:
     return cleaned
 
 
-def _pack(matrix) -> tuple:
-    """An attention matrix as float16 bytes + its shape (T, S); None stays None."""
+def _pack(matrix: np.ndarray | None) -> tuple:
+    """A Decode's attention matrix as float16 bytes + its shape (T, S); None stays None."""
     if matrix is None:
         return None, None, None
-    array = np.asarray(matrix.detach().cpu() if hasattr(matrix, "detach") else matrix, dtype=np.float16)
+    array = matrix.astype(np.float16)
     return array.tobytes(), array.shape[0], array.shape[1]
 
 

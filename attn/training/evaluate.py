@@ -1,4 +1,4 @@
-"""Test-set decodes and per-length-bucket metrics, as pandas DataFrames.
+"""Test-set decodes (records.Decode) and per-length-bucket metrics (a pandas DataFrame).
 
 Per bucket of source length: corpus BLEU and chrF (sacrebleu), exact match, token accuracy and, where
 gold alignments exist, the alignment score and AER of the attention. The attention is scored under
@@ -7,9 +7,9 @@ a gold target word even when the model's own output differs.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 import sacrebleu
 import torch
@@ -17,21 +17,16 @@ import torch
 from attn.data.batching import TensorSplit, sequential_batches
 from attn.data.pairs import ParallelData, Pair, bucket_edges, bucket_label, bucket_of
 from attn.nn.decode import beam_search, greedy
-from attn.data.text import Vocab
+from attn.data.text import UNK, Vocab
+from attn.records import Decode
 
 
+def attention_matrix(weights: torch.Tensor | None) -> np.ndarray | None:
+    """An attention matrix (T, S) as the float32 numpy array a Decode holds: the one tensor -> record step.
 
-@dataclass
-class Decode:
-    """One test sentence as the model translated it."""
-
-    index: int
-    src: list[str]
-    ref: list[str]
-    hyp: list[str]
-    weights: torch.Tensor | None       # (T_hyp, S) attention while generating the hypothesis
-    forced: torch.Tensor | None        # (T_ref, S) attention while reading the reference
-    bucket: int | None
+    A copy: the record does not keep the batch's tensor alive or share memory with it.
+    """
+    return None if weights is None else weights.detach().to("cpu", torch.float32).numpy().copy()
 
 
 @torch.no_grad()
@@ -48,26 +43,30 @@ def decode_split(model, pairs: Sequence[Pair], split: TensorSplit, tgt_vocab: Vo
             pair = pairs[i]
             n_src, n_ref = int(src_len[row]), len(pair.tgt)
             out[i] = Decode(
-                index=i, src=list(pair.src), ref=list(pair.tgt),
+                index=i, bucket=bucket_of(len(pair.src), edges), src=pair.src, ref=pair.tgt,
                 hyp=tgt_vocab.decode(hyps[row].tokens),
-                weights=None if hyps[row].weights is None else hyps[row].weights.to(torch.float32),
-                forced=None if forced is None else forced[row, :n_ref, :n_src].cpu().clone(),
-                bucket=bucket_of(len(pair.src), edges))
+                weights=attention_matrix(hyps[row].weights),                 # (T_hyp, S)
+                forced=attention_matrix(forced[row, :n_ref, :n_src]) if forced is not None else None)  # (T_ref, S)
     return out  # type: ignore[return-value]
 
 
 def translate(model, sentence_tokens: Sequence[str], src_vocab: Vocab, tgt_vocab: Vocab,
-              beam: int = 1, device="cpu") -> tuple[list[str], torch.Tensor | None]:
-    """Translate one tokenized sentence typed by a user -> (output tokens, weights (T, S) | None)."""
-    ids = src_vocab.encode(sentence_tokens) or [1]
+              beam: int = 1, device="cpu") -> Decode:
+    """Translate one tokenized sentence typed by a user -> a Decode without index, bucket, ref or forced.
+
+    Its weights (T, S) keep the </s> row: it shows where the model decided to stop. An empty sentence
+    is read as one <unk>, and its `src` says so.
+    """
+    tokens = list(sentence_tokens) or [UNK]
+    ids = src_vocab.encode(tokens)
     src = torch.tensor([ids], dtype=torch.long, device=device)
     src_len = torch.tensor([len(ids)], dtype=torch.long, device=device)
     hyp = (greedy(model, src, src_len) if beam == 1 else beam_search(model, src, src_len, beam))[0]
-    # The weights keep the </s> row: it shows where the model decided to stop.
-    return tgt_vocab.decode(hyp.tokens), hyp.weights
+    return Decode(index=None, bucket=None, src=tokens, ref=None, hyp=tgt_vocab.decode(hyp.tokens),
+                  weights=attention_matrix(hyp.weights))
 
 
-def alignment_scores(forced: torch.Tensor, gold: frozenset) -> tuple[int, int, int, int]:
+def alignment_scores(forced: np.ndarray, gold: frozenset) -> tuple[int, int, int, int]:
     """(hits, scored, |A & S|, |A| + |S|) for one sentence.
 
     hits/scored: target words whose highest-weight source word is gold-aligned, over target words

@@ -5,6 +5,7 @@ comparison train on exactly the same tensors; `run` trains and evaluates one `Ru
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
@@ -15,7 +16,8 @@ from attn.data.batching import TensorSplit, tensorize
 from attn.config import DataConfig, RunConfig, limits, ConfigError
 from attn.data.pairs import ParallelData
 from attn.data.load import load_data
-from attn.training.evaluate import Decode, bucket_table, decode_split, overall_metrics, resolve_edges
+from attn.records import BucketRow, Decode, bucket_frame
+from attn.training.evaluate import bucket_table, decode_split, overall_metrics, resolve_edges
 from attn.nn.model import Seq2Seq, count_parameters
 from attn.data.text import Vocab
 from attn.training.trainer import Callback, TrainResult, Trainer, resolve_device, set_seed
@@ -59,7 +61,7 @@ class RunResult:
     config: RunConfig
     params: int
     training: TrainResult
-    buckets: pd.DataFrame             # one row per length bucket
+    buckets: list[BucketRow]          # one row per length bucket
     overall: dict                     # the same metrics over the whole test split
     decodes: list[Decode]
     model: Seq2Seq
@@ -72,7 +74,7 @@ class RunResult:
 
     def summary(self) -> dict:
         """The `--out` JSON record of this run."""
-        buckets = [{k: _json_number(v) for k, v in row.items()} for row in self.buckets.to_dict("records")]
+        buckets = [{k: _json_number(v) for k, v in dataclasses.asdict(row).items()} for row in self.buckets]
         return {"variant": self.config.model.variant, "style": self.config.model.style,
                 "seed": self.config.seed, "task": self.task, "params": self.params,
                 "train_seconds": round(self.train_seconds, 3), "eval_seconds": round(self.eval_seconds, 3),
@@ -109,25 +111,21 @@ def run(cfg: RunConfig, prepared: Prepared | None = None, callbacks: Iterable[Ca
     training = trainer.fit(should_stop)
     start = time.perf_counter()
     if training.stopped:  # a stopped run is kept with its curves; evaluating it would only cost time
-        return RunResult(cfg, count_parameters(model), training, pd.DataFrame(), {}, [], model.cpu(),
+        return RunResult(cfg, count_parameters(model), training, [], {}, [], model.cpu(),
                          prepared.src_vocab, prepared.tgt_vocab, training.seconds, 0.0, task=prepared.data.name)
     decodes = decode_split(model, prepared.data.test, prepared.test, prepared.tgt_vocab, prepared.edges,
                            beam=cfg.train.beam, device=device)
-    table = bucket_table(decodes, prepared.data, prepared.edges)
+    # The evaluation's table becomes records once, here: RunResult, store and pages hold BucketRows.
+    buckets = [BucketRow.from_values(row)
+               for row in bucket_table(decodes, prepared.data, prepared.edges).to_dict("records")]
     overall = overall_metrics(decodes, prepared.data)
     eval_seconds = time.perf_counter() - start
-    return RunResult(cfg, count_parameters(model), training, table, overall, decodes, model.cpu(),
+    return RunResult(cfg, count_parameters(model), training, buckets, overall, decodes, model.cpu(),
                      prepared.src_vocab, prepared.tgt_vocab, training.seconds, eval_seconds,
                      task=prepared.data.name)
 
 
 def results_frame(results: Iterable[RunResult]) -> pd.DataFrame:
-    """One row per run x bucket: the table the Compare page and the CLI print."""
-    frames = []
-    for r in results:
-        t = r.buckets.copy()
-        t.insert(0, "seed", r.config.seed)
-        t.insert(0, "variant", r.config.model.variant)
-        t.insert(0, "task", r.task)
-        frames.append(t)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    """One row per run x bucket, with task, variant and seed: the table the CLI prints."""
+    return bucket_frame((({"task": r.task, "variant": r.config.model.variant, "seed": r.config.seed}, row)
+                         for r in results for row in r.buckets), identity=("task", "variant", "seed"))

@@ -19,6 +19,7 @@ from attn.config import PRESETS, VARIANTS, ConfigError, DataConfig, RunConfig
 from attn.data.corpus import CorpusError, CorpusOptions, load_parallel_bytes, load_tsv_bytes
 from attn.data.pairs import ParallelData, bucket_label, parse_edges
 from attn.training.evaluate import resolve_edges
+from attn.records import Decode
 from attn.runs.store import STATUSES
 from attn.data.tasks import TASKS
 from attn.data.text import EOS, Vocab
@@ -370,44 +371,42 @@ def curves_frame(steps: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------ attention
 
-def out_tokens(hyp: Sequence[str], weights) -> list[str]:
-    """Row labels of a generation's attention: the output, plus </s> when the weights have its row."""
-    rows = None if weights is None else int(np.asarray(weights).shape[0])
+def out_tokens(hyp: Sequence[str], weights: np.ndarray | None) -> list[str]:
+    """Row labels of a generation's attention (T_hyp, S): the output, plus </s> when the weights have its row."""
     tokens = list(hyp)
-    if rows is not None and rows == len(tokens) + 1:
+    if weights is not None and weights.shape[0] == len(tokens) + 1:
         tokens.append(EOS)
     return tokens
 
 
-def sentence_label(decode: Mapping, level: str = "word", width: int = 70) -> str:
-    text = ("" if level == "char" else " ").join(decode["src"])
+def sentence_label(decode: Decode, level: str = "word", width: int = 70) -> str:
+    """'#17 · 9 tokens · the source text…' for a test sentence picker."""
+    text = ("" if level == "char" else " ").join(decode.src)
     text = text if len(text) <= width else text[:width - 1] + "…"
-    return f"#{decode['index']} · {len(decode['src'])} tokens · {text}"
+    return f"#{decode.index} · {len(decode.src)} tokens · {text}"
 
 
-def attention_items(decodes: Mapping[str, Mapping], view: str, gold=None) -> tuple[list[dict], dict]:
+def attention_items(decodes: Mapping[str, Decode], view: str, gold=None) -> tuple[list[dict], dict[str, Decode]]:
     """Heatmap panels for the variants with attention, and {variant: decode} of those without.
 
-    decodes: variant -> one decode dict (src, ref, hyp, weights, forced); view: "generated" (the
-    model's own output; gold marked only where the output equals the reference) or "reference"
-    (forced decoding of the reference; gold marked). gold: (t, s) pairs of the reference, or None.
+    decodes: variant -> one Decode of the same sentence; view: "generated" (the model's own output;
+    gold marked only where the output equals the reference) or "reference" (forced decoding of the
+    reference; gold marked). gold: (t, s) pairs of the reference, or None.
     """
     if view not in ("generated", "reference"):
         raise ValueError(f"view must be 'generated' or 'reference', got {view!r}")
     items, without = [], {}
     for variant, d in decodes.items():
-        weights = d.get("weights") if view == "generated" else d.get("forced")
+        weights = d.weights if view == "generated" else d.forced          # (T, S) float32 | None
         if weights is None:
             without[variant] = d
             continue
         if view == "generated":
-            out = out_tokens(d["hyp"], weights)
-            marks = gold if gold and list(d["hyp"]) == list(d.get("ref") or []) else None
+            out = out_tokens(d.hyp, weights)
+            marks = gold if gold and d.hyp == d.ref else None
         else:
-            out, marks = list(d["ref"]), gold
-        if hasattr(weights, "detach"):  # a torch tensor (a typed sentence): plain numbers, as stored decodes have
-            weights = weights.detach().cpu().float().numpy()
-        items.append({"title": variant, "src_tokens": list(d["src"]), "out_tokens": out, "weights": weights,
+            out, marks = list(d.ref), gold
+        items.append({"title": variant, "src_tokens": list(d.src), "out_tokens": out, "weights": weights,
                       "gold": marks})
     return items, without
 

@@ -9,6 +9,7 @@ import pytest
 
 from attn.cli import figures, preload
 from attn.cli import main as cli
+from attn.records import Decode
 from attn.viz import support as ds
 from attn.runs.settings import server_settings
 from attn.runs.store import RunStore
@@ -76,7 +77,8 @@ def test_latest_is_the_newest_run_of_each_variant(trained):
 
 
 def test_spread_by_length_picks_a_short_a_medium_and_a_long_sentence():
-    decodes = [{"index": i, "src": ["w"] * n} for i, n in enumerate([7, 3, 12, 3, 8, 20, 20, 11])]
+    decodes = [Decode(index=i, bucket=0, src=["w"] * n, ref=["w"], hyp=["w"])
+               for i, n in enumerate([7, 3, 12, 3, 8, 20, 20, 11])]
     assert figures.spread_by_length(decodes, 3) == [1, 2, 5]  # lengths 3, 12 (closest to 11.5), 20
     assert figures.spread_by_length(decodes, 0) == []
 

@@ -181,18 +181,20 @@ def test_the_reading_api_returns_frames_the_dashboard_plots(store, result):
     assert len(buckets) == 2 * len(result.buckets)
     assert {"run_id", "task", "variant", "style", "seed", "bucket", "lo", "hi", "n", "bleu", "chrf", "exact",
             "token_acc", "align", "aer"} <= set(buckets.columns)
-    assert np.allclose(buckets["bleu"].values[:len(result.buckets)], result.buckets["bleu"].values, equal_nan=True)
+    assert np.allclose(buckets["bleu"].values[:len(result.buckets)], [b.bleu for b in result.buckets], equal_nan=True)
+    assert store.bucket_rows(ids[0]) == result.buckets  # the same records come back
 
     decodes = store.decodes(ids[0])
     assert len(decodes) == len(result.decodes)
     first, original = decodes[0], result.decodes[0]
-    assert (first["src"], first["ref"], first["hyp"]) == (original.src, original.ref, original.hyp)
-    assert first["weights"].dtype == np.float32 and first["weights"].shape == tuple(original.weights.shape)
-    assert np.allclose(first["forced"], original.forced.numpy(), atol=1e-3)  # stored as float16
-    label = result.buckets["bucket"].iloc[1]
+    assert (first.index, first.bucket, first.src, first.ref, first.hyp) == (
+        original.index, original.bucket, original.src, original.ref, original.hyp)
+    assert first.weights.dtype == np.float32 and first.weights.shape == original.weights.shape
+    assert np.allclose(first.forced, original.forced, atol=1e-3)  # stored as float16
+    label = result.buckets[1].bucket
     by_label, by_index = store.decodes(ids[0], bucket=label), store.decodes(ids[0], bucket=1)
-    assert [d["index"] for d in by_label] == [d["index"] for d in by_index]
-    assert {d["bucket"] for d in by_index} == {1} and len(by_index) == result.buckets["n"].iloc[1]
+    assert [d.index for d in by_label] == [d.index for d in by_index]
+    assert {d.bucket for d in by_index} == {1} and len(by_index) == result.buckets[1].n
 
     detail = store.run(ids[0])
     assert detail["config"] == TINY.to_dict() and detail["overall"]["n"] == len(result.decodes)
@@ -201,7 +203,7 @@ def test_the_reading_api_returns_frames_the_dashboard_plots(store, result):
 def test_a_run_without_attention_stores_no_matrices(store):
     cfg = TINY.with_variant("none")
     run_id = store.save_finished(cfg, run(cfg))
-    assert all(d["weights"] is None and d["forced"] is None for d in store.decodes(run_id))
+    assert all(d.weights is None and d.forced is None for d in store.decodes(run_id))
     assert store.buckets(run_id)["align"].isna().all()
 
 

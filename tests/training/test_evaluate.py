@@ -11,7 +11,7 @@ from attn.training.experiment import prepare, run
 
 
 def _decode(i, src, ref, hyp, bucket=0, forced=None):
-    return Decode(i, src.split(), ref.split(), hyp.split(), None, forced, bucket)
+    return Decode(index=i, bucket=bucket, src=src.split(), ref=ref.split(), hyp=hyp.split(), forced=forced)
 
 
 def test_bleu_and_chrf_agree_with_sacrebleu_on_a_known_example():
@@ -74,9 +74,10 @@ def trained(request):
 
 def test_run_gives_one_row_per_bucket_with_alignment_on_gold_data(trained):
     result, prepared = trained
-    assert list(result.buckets["bucket"]) == [bucket_label(prepared.edges, k) for k in range(len(prepared.edges) - 1)]
-    assert result.buckets["n"].sum() == len(prepared.data.test)
-    assert result.buckets["align"].notna().all()
+    labels = [bucket_label(prepared.edges, k) for k in range(len(prepared.edges) - 1)]
+    assert [b.bucket for b in result.buckets] == labels
+    assert sum(b.n for b in result.buckets) == len(prepared.data.test)
+    assert all(b.align is not None for b in result.buckets)
     assert all(d.forced.shape == (len(d.ref), len(d.src)) for d in result.decodes)
 
 

@@ -16,7 +16,7 @@ SMALL = RunConfig(
 @pytest.fixture(scope="module")
 def bleu_by_variant():
     prepared = prepare(SMALL.data)
-    return {v: list(run(SMALL.with_variant(v), prepared).buckets["bleu"]) for v in ("none", "additive", "dot")}
+    return {v: [b.bleu for b in run(SMALL.with_variant(v), prepared).buckets] for v in ("none", "additive", "dot")}
 
 
 def test_attention_beats_no_attention_on_the_longest_bucket(bleu_by_variant):

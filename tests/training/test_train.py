@@ -74,7 +74,7 @@ def test_a_stopped_run_keeps_its_curves_and_skips_evaluation(reverse_data):
     result = run(_cfg(log_every=1), prepare(DATA_CFG, reverse_data), callbacks=[events.append],
                  should_stop=lambda: sum(e.kind == "step" for e in events) >= 2)
     assert len(result.training.steps) == 2
-    assert result.decodes == [] and result.buckets.empty
+    assert result.decodes == [] and result.buckets == []
 
 
 def test_linear_schedule_ends_at_a_tenth_of_the_learning_rate(reverse_data, monkeypatch):
