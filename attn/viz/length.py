@@ -1,0 +1,115 @@
+"""Charts against source sentence length: a metric per length bucket (Compare), the length histogram (Data)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import altair as alt
+import pandas as pd
+
+from attn.records import METRIC_LABELS
+from attn.viz.theme import BAR_COLOR, inline_data, message_chart, require_columns, styled, theme, variant_color
+
+BAND = {"minmax": "min–max over seeds", "std": "±1 std over seeds"}
+
+
+def bucket_summary(df: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Per variant x bucket over seeds: bucket, lo, hi, n, mean, std, min, max, seeds (rows, by lo)."""
+    require_columns(df, ["variant", "seed", "bucket", "lo", "n", metric], "bucket_summary")
+    frame = df.assign(value=pd.to_numeric(df[metric], errors="coerce")).dropna(subset=["value"])
+    if frame.empty:
+        return pd.DataFrame(columns=["variant", "bucket", "lo", "hi", "n", "mean", "std", "min", "max", "seeds"])
+    hi = frame["hi"] if "hi" in frame else frame["lo"]
+    summary = (frame.assign(hi=hi).groupby(["variant", "bucket"], sort=False)
+               .agg(lo=("lo", "min"), hi=("hi", "max"), n=("n", "max"), mean=("value", "mean"),
+                    std=("value", "std"), min=("value", "min"), max=("value", "max"),
+                    seeds=("seed", "nunique"))
+               .reset_index())
+    summary["std"] = summary["std"].fillna(0.0)
+    return summary.sort_values(["lo", "variant"], kind="stable").reset_index(drop=True)
+
+
+def metric_by_bucket(df: pd.DataFrame, metric: str = "bleu", style: str = "screen", band: str = "minmax"):
+    """`metric` against source-length bucket, one line per variant (Bahdanau et al. 2015, Fig. 2).
+
+    df: one row per run x bucket with columns variant, seed, bucket (label, e.g. "10-19"), lo, hi, n
+    and the metric (bleu, chrf, exact, token_acc, align, aer; null where it does not apply). Lines
+    are the mean over seeds; with two or more seeds a shaded band shows the spread (band="minmax":
+    min to max, "std": mean +- 1 std). Buckets are ordered by `lo`.
+    """
+    th = theme(style)
+    if metric not in METRIC_LABELS:
+        raise ValueError(f"metric must be one of {', '.join(METRIC_LABELS)}, got {metric!r}")
+    if band not in BAND:
+        raise ValueError(f"band must be one of {', '.join(BAND)}, got {band!r}")
+    label = METRIC_LABELS[metric]
+    summary = bucket_summary(df, metric)
+    if summary.empty:
+        return message_chart(f"no {label} for these runs", style)
+    if band == "minmax":
+        summary["band_lo"], summary["band_hi"] = summary["min"], summary["max"]
+    else:
+        summary["band_lo"], summary["band_hi"] = summary["mean"] - summary["std"], summary["mean"] + summary["std"]
+    order = list(dict.fromkeys(summary.sort_values("lo", kind="stable")["bucket"]))
+    max_seeds = int(summary["seeds"].max())
+    x = alt.X("bucket:O", sort=order, title="source length (tokens)",
+              axis=alt.Axis(labelAngle=0, labelOverlap="greedy"))
+    y = alt.Y("mean:Q", title=label, scale=alt.Scale(zero=False, nice=True))
+    color = variant_color(summary["variant"])
+    tooltip = [alt.Tooltip("variant:N"), alt.Tooltip("bucket:N", title="source length"),
+               alt.Tooltip("n:Q", title="n (sentences)"), alt.Tooltip("mean:Q", format=".1f"),
+               alt.Tooltip("std:Q", format=".1f"), alt.Tooltip("seeds:Q")]
+    base = alt.Chart().encode(x=x, color=color)
+    layers = []
+    if max_seeds >= 2:
+        band_layer = (base.transform_filter("datum.seeds >= 2").mark_area(opacity=0.18)
+                      .encode(y=alt.Y("band_lo:Q", title=label), y2="band_hi:Q"))
+        layers.append(band_layer)
+    layers += [base.mark_line().encode(y=y),
+               base.mark_point(filled=True, opacity=1).encode(y=y, tooltip=tooltip)]
+    if max_seeds >= 2:
+        subtitle = f"mean over {max_seeds} seeds; band: {BAND[band]}"
+    else:
+        subtitle = "one seed per variant (no spread shown)"
+    chart = alt.layer(*layers, data=inline_data(summary)).properties(
+        width=th.width, height=th.height,
+        title=alt.TitleParams(f"{label} by source sentence length", subtitle=subtitle))
+    return styled(chart, style)
+
+
+def length_histogram(lengths: Sequence[int], edges: Sequence[int], style: str = "screen"):
+    """Sentences per source length, with the bucket edges as labelled vertical rules.
+
+    Bucket k holds lengths in [edges[k], edges[k+1]) as in `attn.data.bucket_edges`; each rule sits
+    between the last length of one bucket and the first of the next.
+    """
+    th = theme(style)
+    lengths = pd.Series(list(lengths), dtype="int64")
+    if lengths.empty:
+        return message_chart("no sentences", style)
+    counts = lengths.value_counts().sort_index().rename_axis("length").reset_index(name="count")
+    counts["x0"], counts["x1"] = counts["length"] - 0.5, counts["length"] + 0.5
+    top = float(counts["count"].max())
+    edges = sorted(int(e) for e in edges)
+    rules = pd.DataFrame({"edge": [e - 0.5 for e in edges], "first": edges})
+    buckets = pd.DataFrame([{"mid": (edges[k] + edges[k + 1] - 1) / 2,
+                             "label": f"{edges[k]}" if edges[k + 1] - 1 == edges[k] else f"{edges[k]}-{edges[k + 1] - 1}",
+                             "n": int(lengths.between(edges[k], edges[k + 1] - 1).sum()), "y": top * 1.12}
+                            for k in range(len(edges) - 1)])
+    x = alt.X("x0:Q", title="source length (tokens)", scale=alt.Scale(zero=False, nice=False), axis=alt.Axis(grid=False))
+    y_scale = alt.Scale(domain=[0, top * 1.2])
+    bars = alt.Chart(inline_data(counts)).mark_rect(color=BAR_COLOR, stroke="white", strokeWidth=0.5).encode(
+        x=x, x2="x1:Q", y=alt.Y("count:Q", title="sentences", scale=y_scale), y2=alt.datum(0),
+        tooltip=[alt.Tooltip("length:Q"), alt.Tooltip("count:Q", title="sentences")])
+    layers = [bars]
+    if len(edges):
+        layers.append(alt.Chart(inline_data(rules)).mark_rule(color="#444", strokeDash=[5, 3]).encode(
+            x="edge:Q", tooltip=[alt.Tooltip("first:Q", title="bucket starts at")]))
+    if len(buckets):
+        layers.append(alt.Chart(inline_data(buckets)).mark_text(fontSize=th.label, baseline="middle", lineBreak="\n")
+                      .encode(x="mid:Q", y=alt.Y("y:Q", scale=y_scale),
+                              text=alt.Text("text:N"), tooltip=[alt.Tooltip("label:N", title="bucket"), alt.Tooltip("n:Q")])
+                      .transform_calculate(text="datum.label + '\\n' + 'n=' + datum.n"))
+    chart = alt.layer(*layers).properties(
+        width=th.width, height=th.height,
+        title=alt.TitleParams("Source sentence lengths", subtitle="dashed rules: length-bucket edges"))
+    return styled(chart, style)
