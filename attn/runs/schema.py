@@ -1,0 +1,147 @@
+"""The run store's database: its folder, its schema and the migrations that build it, its connections.
+
+    runs.sqlite         SQLite in WAL mode: readers never wait for the writer, writers take turns
+
+Tables: runs (one row per run: config, status, live progress, overall metrics), curves (loss per
+step and epoch), buckets (metrics per source-length bucket), decodes (test sentences with both
+attention matrices as float16), vocabs, corpora (imported files by content hash), changes (the
+counter behind RunStore.version). The schema grows by appending to `MIGRATIONS`, never by editing
+one: an old store opens in a new release, and a store from a newer release is refused.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
+ACTIVE = ("queued", "running")
+FINISHED = ("done", "failed", "cancelled", "interrupted")
+DB_NAME = "runs.sqlite"
+
+
+class StoreError(RuntimeError):
+    """A store that cannot do what was asked: unknown run, refused file, newer schema, bad value."""
+
+
+def home(path: str | os.PathLike | None = None) -> Path:
+    """The data folder: `path`, else $ATTN_HOME, else ./runs."""
+    return Path(path or os.environ.get("ATTN_HOME") or "runs").expanduser().resolve()
+
+
+# ------------------------------------------------------------------------------------------ schema
+
+def _v1(db: sqlite3.Connection) -> None:
+    """Runs, their loss curves, bucket metrics and vocabularies."""
+    for statement in (
+        """CREATE TABLE runs (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, error TEXT,
+            task TEXT NOT NULL, variant TEXT NOT NULL, style TEXT NOT NULL, seed INTEGER NOT NULL,
+            config TEXT NOT NULL, config_key TEXT NOT NULL, code_version TEXT NOT NULL, session TEXT,
+            created REAL NOT NULL, started REAL, finished REAL, train_seconds REAL, eval_seconds REAL,
+            params INTEGER, overall TEXT, bleu REAL, weights TEXT)""",
+        "CREATE INDEX runs_cache ON runs (config_key, seed, code_version, status)",
+        "CREATE INDEX runs_created ON runs (created)",
+        """CREATE TABLE curves (
+            run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE, kind TEXT NOT NULL,
+            step INTEGER NOT NULL, epoch INTEGER NOT NULL, elapsed REAL NOT NULL,
+            train_loss REAL, valid_loss REAL, tokens_per_s REAL,
+            PRIMARY KEY (run_id, kind, step, epoch)) WITHOUT ROWID""",
+        """CREATE TABLE buckets (
+            run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE, position INTEGER NOT NULL,
+            bucket TEXT NOT NULL, lo INTEGER, hi INTEGER, n INTEGER, bleu REAL, chrf REAL, exact REAL,
+            token_acc REAL, align REAL, aer REAL, PRIMARY KEY (run_id, position)) WITHOUT ROWID""",
+        """CREATE TABLE vocabs (
+            run_id TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE, src TEXT NOT NULL,
+            tgt TEXT NOT NULL)""",
+    ):
+        db.execute(statement)
+
+
+def _v2(db: sqlite3.Connection) -> None:
+    """Live progress and cancel flags for the job runner, test decodes, imported corpora."""
+    for column in ("owner TEXT", "pid INTEGER", "worker TEXT", "cancel INTEGER NOT NULL DEFAULT 0",
+                   "step INTEGER", "total_steps INTEGER", "epoch INTEGER", "epochs INTEGER", "eta REAL",
+                   "tokens_per_s REAL", "heartbeat REAL"):
+        db.execute(f"ALTER TABLE runs ADD COLUMN {column}")
+    db.execute("CREATE INDEX runs_status ON runs (status)")
+    db.execute("""CREATE TABLE decodes (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE, idx INTEGER NOT NULL,
+        bucket INTEGER, src TEXT NOT NULL, ref TEXT NOT NULL, hyp TEXT NOT NULL,
+        weights BLOB, weights_t INTEGER, weights_s INTEGER, forced BLOB, forced_t INTEGER, forced_s INTEGER)""")
+    db.execute("CREATE UNIQUE INDEX decodes_run ON decodes (run_id, idx)")
+    db.execute("""CREATE TABLE corpora (
+        sha256 TEXT PRIMARY KEY, spec TEXT NOT NULL, names TEXT NOT NULL, bytes INTEGER NOT NULL,
+        created REAL NOT NULL)""")
+
+
+def _v3(db: sqlite3.Connection) -> None:
+    """A change counter for readers' caches: bumped by every added or deleted run, status change and rename.
+
+    Live progress (step, eta, heartbeat) and curve rows of a training run do not bump it: they are
+    written twice a second, and what depends on them is read fresh.
+    """
+    db.execute("CREATE TABLE changes (store TEXT NOT NULL, n INTEGER NOT NULL)")
+    db.execute("INSERT INTO changes VALUES (lower(hex(randomblob(8))), 0)")  # a store made anew starts elsewhere
+    for name, event in (("runs_added", "INSERT ON runs"), ("runs_deleted", "DELETE ON runs"),
+                        ("runs_changed", "UPDATE OF status, name ON runs")):
+        db.execute(f"CREATE TRIGGER {name} AFTER {event} BEGIN UPDATE changes SET n = n + 1; END")
+
+
+# Append only: MIGRATIONS[k] turns schema version k into k + 1 (PRAGMA user_version).
+MIGRATIONS = [_v1, _v2, _v3]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+# ------------------------------------------------------------------------------ connections and transactions
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A new connection to the store at `path` in WAL mode, foreign keys on, in autocommit mode.
+
+    Transactions are explicit (`Transaction`). One per thread and process: connections never cross.
+    """
+    try:
+        db = sqlite3.connect(path, timeout=10.0, isolation_level=None)
+        db.execute("PRAGMA journal_mode = WAL")
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} is not a run store this release can open ({exc})") from None
+    # WAL + NORMAL: a killed process loses no committed transaction (a power cut may lose the last ones)
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA foreign_keys = ON")
+    return db
+
+
+def migrate(db: sqlite3.Connection, path: Path) -> None:
+    """Bring the store at `path` to SCHEMA_VERSION; a newer store is refused, naming both versions."""
+    if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+        return
+    with Transaction(db):  # BEGIN IMMEDIATE: two processes opening a new store migrate it once
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{path} has schema version {version}, newer than this release "
+                             f"understands ({SCHEMA_VERSION}); upgrade attn or set ATTN_HOME elsewhere")
+        for step in MIGRATIONS[version:]:
+            step(db)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+class Transaction:
+    """`with Transaction(db) as db:` -- BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on an exception."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")  # take the write lock now: no upgrade deadlock later
+        return self.db
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is not None:
+            self.db.execute("ROLLBACK")
+            return
+        try:
+            self.db.execute("COMMIT")
+        except sqlite3.Error:
+            if self.db.in_transaction:  # never leave the thread's connection inside a failed transaction
+                self.db.execute("ROLLBACK")
+            raise
