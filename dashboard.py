@@ -1,6 +1,6 @@
 """Attention Lab: the frame. Navigation, the shared sidebar, and the error guard around every page.
 
-Run with `streamlit run dashboard.py`. Runs live in $ATTN_HOME (default ./runs); attn/settings.py lists
+Run with `streamlit run dashboard.py`. Runs live in $ATTN_HOME (default ./runs); attn/runs/settings.py lists
 every setting a shared server reads from its environment.
 """
 
@@ -22,25 +22,27 @@ def main() -> None:
         st.Page("pages/playground.py", title="Playground", icon=":material/calculate:"),
     ])
 
-    from attn.app import ui as ui  # imports torch: a second or two on a server's first page view
+    # After the links: pandas and the run store load on a server's first page view. Never torch: no page
+    # that only reads imports it (tests/app/test_torch_free.py), so the first visitor is not kept waiting.
+    from attn.app import admin, frame, state
 
-    ui.keep_widget_values()
+    frame.keep_widget_values()
     with st.sidebar:
         st.toggle("Slide style", key="slide_style",
                   help="large fonts and thick lines on a white background, for projecting and for slides")
         store_line = st.empty()
-        with ui.guard("Reading the run store"):
-            ui.runner()  # one per server process; it also marks runs a crashed server left behind
-            store_line.caption(ui.store_line())
-        with ui.guard("Reading the server settings"):
-            ui.admin_sidebar()  # read-only mode and the admin password field, when the server has them
-    with ui.framed(), ui.guard(page.title):
+        with frame.guard("Reading the run store"):
+            state.runner()  # one per server process; it also marks runs a crashed server left behind
+            store_line.caption(state.store_line())
+        with frame.guard("Reading the server settings"):
+            admin.admin_sidebar()  # read-only mode and the admin password field, when the server has them
+    with frame.framed(), frame.guard(page.title):
         page.run()
-    with ui.guard("Reading the run store"):
-        store_line.caption(ui.store_line())  # again: now it counts the runs the page just queued or deleted
+    with frame.guard("Reading the run store"):
+        store_line.caption(state.store_line())  # again: now it counts the runs the page just queued or deleted
 
 
-# Streamlit installs this file as sys.modules["__main__"], and attn.jobs' spawned training workers
+# Streamlit installs this file as sys.modules["__main__"], and the job runner's spawned training workers
 # re-run __main__ under the name "__mp_main__": there this file must only define main().
 if __name__ != "__mp_main__":
     main()

@@ -2,10 +2,9 @@
 import pandas as pd
 import streamlit as st
 
-from attn.app import ui
+from attn.app import frame, render, state
 from attn.viz import charts
 from attn.viz import support as ds
-from attn.training.evaluate import translate
 from attn.runs.store import home
 from attn.data.tasks import TASKS
 from attn.data.text import TOKENIZERS
@@ -15,17 +14,17 @@ NO_ATTENTION = ("This model has no attention map to draw. Its decoder is handed 
                 "($c_t = h_{\\mathrm{summary}}$). No output word can look back at a particular source word, so "
                 "there are no weights $\\alpha_{tj}$, and a long sentence has to fit into that one vector.")
 
-ui.require_frame()
+frame.require_frame()
 st.title("Attention maps")
-store, path = ui.store(), str(home())
-snap = ui.finished_groups()
+store, path = state.store(), str(home())
+snap = state.finished_groups()
 runs, configs, groups, labels = snap.done, snap.configs, snap.groups, snap.labels
-ui.keep_valid("attention.group", list(labels))
+frame.keep_valid("attention.group", list(labels))
 top = st.columns([3, 1, 2])
 group = top[0].selectbox("Runs trained with the same settings", list(labels), format_func=labels.get,
                          key="attention.group")
 seeds = groups.set_index("key").loc[group, "seeds"]
-ui.keep_valid("attention.seed", seeds)
+frame.keep_valid("attention.seed", seeds)
 seed = top[1].selectbox("Seed", seeds, key="attention.seed")
 source = top[2].radio("Sentence", ["test sentence", "your own"], key="attention.source", horizontal=True)
 
@@ -36,14 +35,14 @@ level = data_cfg["level"] if data_cfg.get("corpus") else TASKS[data_cfg["task"]]
 detok = ("" if level == "char" else " ").join
 
 if source == "test sentence":
-    by_run = {rid: {d["index"]: d for d in ui.decodes(path, rid)} for rid in run_ids}
+    by_run = {rid: {d.index: d for d in state.decodes(path, rid)} for rid in run_ids}
     first = by_run[run_ids[0]]
     bucket_names = list(store.buckets(run_ids[0])["bucket"])
     pick = st.columns([1, 4, 2])
-    ui.keep_valid("attention.bucket", ["all", *bucket_names])
+    frame.keep_valid("attention.bucket", ["all", *bucket_names])
     bucket = pick[0].selectbox("Length bucket", ["all", *bucket_names], key="attention.bucket")
-    indices = [i for i, d in first.items() if bucket == "all" or d["bucket"] == bucket_names.index(bucket)]
-    ui.keep_valid("attention.sentence", indices)
+    indices = [i for i, d in first.items() if bucket == "all" or d.bucket == bucket_names.index(bucket)]
+    frame.keep_valid("attention.sentence", indices)
     index = pick[1].selectbox("Test sentence", indices, key="attention.sentence",
                               format_func=lambda i: ds.sentence_label(first[i], level))
     view = pick[2].radio("Attention while", ["generated", "reference"], key="attention.view", horizontal=True,
@@ -52,28 +51,28 @@ if source == "test sentence":
     gold = None
     if not data_cfg.get("corpus"):
         from attn.config import RunConfig
-        gold = ui.load_data(RunConfig.from_dict(configs[run_ids[0]]).data).test[index].align
-    st.markdown(f"**Source:** {detok(first[index]['src'])}  \n**Reference:** {detok(first[index]['ref'])}")
+        gold = state.load_data(RunConfig.from_dict(configs[run_ids[0]]).data).test[index].align
+    st.markdown(f"**Source:** {detok(first[index].src)}  \n**Reference:** {detok(first[index].ref)}")
 else:
-    example = detok(next(iter(ui.decodes(path, run_ids[0])), {"src": []})["src"])
+    example = detok(next((d.src for d in state.decodes(path, run_ids[0])), ()))
     text = st.text_input("Type a sentence in the source language", example, key="attention.text")
     tokens = TOKENIZERS[level](text.lower() if data_cfg.get("lowercase") else text)
     if not tokens:
         st.info("Type a sentence to translate.")
         st.stop()
+    from attn.training.evaluate import translate  # imports torch: only a typed sentence needs a model
     chosen, unknown = {}, set()
     for rid in run_ids:
-        model, src_vocab, tgt_vocab, _ = ui.load_model(path, rid)
-        out, weights = translate(model, tokens, src_vocab, tgt_vocab)
-        chosen[variant_of[rid]] = {"src": tokens, "ref": None, "hyp": out, "weights": weights}
+        model, src_vocab, tgt_vocab, _ = state.load_model(path, rid)
+        chosen[variant_of[rid]] = translate(model, tokens, src_vocab, tgt_vocab)  # a Decode without ref
         unknown |= {t for t in tokens if t not in src_vocab.stoi}
     view, gold = "generated", None
     if unknown:
         st.warning(f"Not in the training vocabulary, read as <unk>: {', '.join(sorted(unknown))}",
                    icon=":material/warning:")
 
-outputs = pd.DataFrame([{"variant": v, "output": detok(d["hyp"]),
-                         **({"matches reference": d["hyp"] == d["ref"]} if d.get("ref") is not None else {})}
+outputs = pd.DataFrame([{"variant": v, "output": detok(d.hyp),
+                         **({"matches reference": d.hyp == d.ref} if d.ref is not None else {})}
                         for v, d in chosen.items()])
 st.dataframe(outputs, hide_index=True)
 
@@ -81,9 +80,9 @@ items, without = ds.attention_items(chosen, view, gold)
 for variant, decode in without.items():
     with st.container(border=True):
         st.markdown(f"**{variant}** — one vector for every step. {NO_ATTENTION}  \n"
-                    f"Its output: *{detok(decode['hyp']) or '(empty)'}*")
+                    f"Its output: *{detok(decode.hyp) or '(empty)'}*")
 if items:
-    ui.show_chart(charts.attention_grid, items, style=ui.style(), key="attention.grid", name="attention-maps")
+    render.show_chart(charts.attention_grid, items, style=frame.style(), key="attention.grid", name="attention-maps")
     if gold and view == "generated" and not any(it["gold"] for it in items):
         st.caption("Gold alignments are outlined only where a model's output equals the reference; "
                    "switch to *reading the reference* to see them for every variant.")

@@ -1,22 +1,22 @@
 """Curves: training and validation loss of finished runs, side by side or overlaid."""
 import streamlit as st
 
-from attn.app import ui
+from attn.app import frame, render, state
 from attn.viz import charts
 from attn.viz import support as ds
 
-ui.require_frame()
+frame.require_frame()
 st.title("Loss curves")
-store, snap = ui.store(), ui.snapshot()
+store, snap = state.store(), state.snapshot()
 runs = snap.finished
 if runs.empty:
-    st.info(ui.EMPTY_HINT)
+    st.info(state.EMPTY_HINT)
     st.stop()
 
 names = dict(zip(runs["id"], runs["name"]))
 groups = snap.groups
 latest = ds.latest_runs(snap.done, snap.configs, groups.iloc[0]["key"]) if len(groups) else list(runs["id"][:3])
-ui.keep_valid("curves.runs", list(runs["id"]), multi=True, default=latest)
+frame.keep_valid("curves.runs", list(runs["id"]), multi=True, default=latest)
 chosen = st.multiselect("Runs", list(runs["id"]), format_func=names.get, key="curves.runs",
                         help="default: the latest comparison; cancelled and failed runs keep their curves too")
 controls = st.columns([2, 2, 1, 2])
@@ -32,5 +32,5 @@ if not chosen:
     st.stop()
 
 curves = ds.curves_frame(store.curves(chosen), store.curves(chosen, "epoch"))
-ui.show_chart(charts.loss_curves, curves, x=x, log_y=log_y, smoothing=smoothing, layout=layout, style=ui.style(),
-              key="curves.loss", name="loss-curves")
+render.show_chart(charts.loss_curves, curves, x=x, log_y=log_y, smoothing=smoothing, layout=layout,
+                  style=frame.style(), key="curves.loss", name="loss-curves")

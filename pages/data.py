@@ -3,7 +3,7 @@ import hashlib
 
 import streamlit as st
 
-from attn.app import ui
+from attn.app import actions, admin, frame, render, state
 from attn.viz import charts
 from attn.viz import support as ds
 from attn.config import PRESETS, limits
@@ -15,7 +15,7 @@ def _task_changed():
     st.session_state["data.length"] = ds.task_length_range(st.session_state["data.task"])
 
 
-ui.require_frame()
+frame.require_frame()
 st.title("Data")
 st.caption("What the models read. Train queues every run on the data chosen here.")
 lim = limits()
@@ -46,10 +46,10 @@ if source == "built-in task":
     n_valid = sizes[3].number_input("Validation pairs", 1, 100_000, default.n_valid, step=100, key="data.n_valid")
     n_test = sizes[4].number_input("Test pairs", 1, 100_000, default.n_test, step=100, key="data.n_test")
 else:
-    no_upload = ui.show_refusal("upload")
+    no_upload = admin.show_refusal("upload")
     uploads = st.file_uploader("Corpus: one TSV file (source<TAB>target per line), or two line-aligned "
                                "files, one sentence per line (plain text or .gz)", accept_multiple_files=True,
-                               key="data.files_upload", max_upload_size=ui.upload_limit_mb(),
+                               key="data.files_upload", max_upload_size=actions.upload_limit_mb(),
                                disabled=bool(no_upload), help=no_upload)
     opts = st.columns(4)
     lowercase = opts[0].checkbox("Lowercase", key="data.lowercase")
@@ -67,21 +67,21 @@ edges_text = buckets[1].text_input("…or bucket edges (e.g. 0,10,20,30,60)", ke
 try:
     if source == "built-in task":
         cfg = ds.task_data_config(task, length, n_train, n_valid, n_test, n_buckets, edges_text, length_dist)
-        data = ui.load_data(cfg)
+        data = state.load_data(cfg)
     else:
         current = st.session_state.get("data_config")
         options_cfg = ds.corpus_data_config("", "", lowercase=lowercase, max_len=max_len, max_pairs=max_pairs,
                                             level=level, n_buckets=n_buckets, edges_text=edges_text)
         if uploads:
             if len(uploads) == 2:
-                ui.keep_valid("data.source_file", [f.name for f in uploads])
+                frame.keep_valid("data.source_file", [f.name for f in uploads])
                 first = st.radio("Which file holds the source sentences?", [f.name for f in uploads],
                                  key="data.source_file", horizontal=True)
                 uploads = sorted(uploads, key=lambda f: f.name != first)
             files = [(f.name, f.getvalue()) for f in uploads]
-            ui.check_upload(files)  # the size limit again, in code, before anything reads the bytes
+            actions.check_upload(files)  # the size limit again, in code, before anything reads the bytes
             digest = tuple((name, hashlib.sha256(blob).hexdigest()) for name, blob in files)
-            data, error = ui.parse_upload(digest, CorpusOptions.for_config(options_cfg), files)
+            data, error = state.parse_upload(digest, CorpusOptions.for_config(options_cfg), files)
             if error:
                 st.error(f"**This corpus cannot be used.** {error}", icon=":material/error:")
                 st.stop()
@@ -89,7 +89,7 @@ try:
             if current is not None and current.corpus_sha256 == sha:
                 spec_path = current.corpus  # stored already
             else:
-                spec_path, sha = ui.store_corpus(files)
+                spec_path, sha = actions.store_corpus(files)
             cfg = ds.corpus_data_config(spec_path, sha, lowercase=lowercase, max_len=max_len, max_pairs=max_pairs,
                                         level=level, n_buckets=n_buckets, edges_text=edges_text)
         elif current is not None and current.corpus:
@@ -97,17 +97,17 @@ try:
                                         max_len=max_len, max_pairs=max_pairs, level=level,
                                         n_buckets=n_buckets, edges_text=edges_text)
             st.caption("Showing the corpus uploaded before (kept in the run store); upload files to replace it.")
-            data = ui.load_data(cfg)
+            data = state.load_data(cfg)
         else:
             st.info("Upload a corpus: a TSV file such as Tatoeba's `eng-fra.txt`, or two files with one "
                     "sentence per line, line N of one translating line N of the other.")
             st.stop()
-except (ValueError, ui.Refused) as exc:  # ConfigError, CorpusError, a file too large, an upload refused
+except (ValueError, admin.Refused) as exc:  # ConfigError, CorpusError, a file too large, an upload refused
     st.error(str(exc), icon=":material/error:")
     st.stop()
 
 st.session_state["data_config"] = cfg
-overview = ui.data_overview(cfg, data)
+overview = state.data_overview(cfg, data)
 numbers = st.columns(5)
 for column, (label, value) in zip(numbers, [("training pairs", overview["train"]),
                                             ("validation pairs", overview["valid"]),
@@ -118,8 +118,8 @@ for column, (label, value) in zip(numbers, [("training pairs", overview["train"]
 
 left, right = st.columns([1, 1], gap="large")
 with left:
-    ui.show_chart(charts.length_histogram, ds.source_lengths(data), overview["edges"], style=ui.style(),
-                  key="data.lengths", name="source-lengths")
+    render.show_chart(charts.length_histogram, ds.source_lengths(data), overview["edges"], style=frame.style(),
+                      key="data.lengths", name="source-lengths")
     st.caption("The test split, which Compare scores bucket by bucket; training data has the same spread.")
 with right:
     st.markdown("**Training pairs (first 8)**")

@@ -1,10 +1,10 @@
 """Home: why attention, the equation of every variant, the Lecture demo, and the state of the store."""
 import streamlit as st
 
-from attn.app import ui
+from attn.app import actions, admin, frame, state
 from attn.viz import support as ds
 
-ui.require_frame()
+frame.require_frame()
 st.title("Attention Lab")
 st.markdown(
     "An encoder–decoder without attention squeezes the whole source sentence into **one fixed-length "
@@ -27,7 +27,7 @@ with left:
 
 with right:
     st.subheader("Lecture demo")
-    server = ui.settings()
+    server = state.settings()
     demo = ds.lecture_configs(server.demo_preset, server.demo_epochs)
     timing = ("under a minute on a 2-core laptop"
               if (server.demo_preset, server.demo_epochs) == (ds.DEFAULT_PRESET, None)
@@ -35,10 +35,10 @@ with right:
     st.markdown(f"One click trains **none**, **additive** and **dot** side by side: "
                 f"{ds.describe_data(demo[0].data)}, {demo[0].train.epochs} epochs — "
                 f"{timing}. Runs trained before come back from the store at once.")
-    refused = ui.show_refusal("train")
+    refused = admin.show_refusal("train")
     if st.button("Lecture demo", key="home.lecture_button", type="primary", icon=":material/play_arrow:",
                  disabled=bool(refused), help=refused):
-        run_ids, ready, errors = ui.submit_all(demo)
+        run_ids, ready, errors = actions.submit_all(demo)
         for error in errors:
             st.error(error, icon=":material/error:")
         if run_ids and ready == len(run_ids):
@@ -50,7 +50,7 @@ with right:
     st.page_link("pages/compare.py", label="Compare by sentence length", icon=":material/stacked_line_chart:")
 
     st.subheader("Stored runs")
-    snap = ui.snapshot()
+    snap = state.snapshot()
     runs = snap.runs
     if runs.empty:
         st.info("No runs stored yet. Press **Lecture demo** above, or queue runs on **Train**.")

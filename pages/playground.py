@@ -1,7 +1,7 @@
 """Playground: scaled dot-product attention on three queries, five keys and five values, by hand."""
 import streamlit as st
 
-from attn.app import ui
+from attn.app import frame, render
 from attn.viz import charts
 from attn.viz import support as ds
 from attn.nn.playground import attention, draw_qkv, softmax_entropy_by_dim
@@ -12,7 +12,7 @@ def entropy_table():
     return softmax_entropy_by_dim()
 
 
-ui.require_frame()
+frame.require_frame()
 st.title("Playground: scaled dot-product attention")
 st.latex(r"\mathrm{Attention}(Q, K, V) = \mathrm{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}}\right) V")
 controls = st.columns([1, 2, 1])
@@ -51,19 +51,19 @@ if result.empty_rows.any():
                icon=":material/warning:")
 
 first, second = st.columns(2), st.columns(2)
-sty = ui.style()
+sty = frame.style()
 panels = [(first[0], result.scores, "q", "k", "scores QKᵀ" + (" / √d" if scaled else ""), "playground.scores"),
           (first[1], result.weights, "q", "k", "weights = softmax(scores), masked", "playground.weights"),
           (second[0], V, "k", "v", "V (values)", "playground.values"),
           (second[1], result.output, "q", "v", "output = weights · V", "playground.output")]
 for column, matrix, rows, cols, title, key in panels:
     with column:
-        frame = ds.matrix_frame(matrix, rows, cols)
-        ui.show_chart(charts.matrix_heatmap, matrix, list(frame.index), list(frame.columns), title=title, style=sty,
-                      key=key)
+        table = ds.matrix_frame(matrix, rows, cols)
+        render.show_chart(charts.matrix_heatmap, matrix, list(table.index), list(table.columns), title=title,
+                          style=sty, key=key)
 
 st.subheader("Why divide by √d?")
 st.markdown("With entries drawn from N(0, 1), a dot product of d terms has variance d: the larger d, the more "
             "the softmax piles all weight on one key, and its gradient vanishes. Dividing by √d keeps the "
             "scores at variance 1.")
-ui.show_chart(charts.entropy_vs_dim, entropy_table(), style=sty, key="playground.entropy", name="entropy-vs-d")
+render.show_chart(charts.entropy_vs_dim, entropy_table(), style=sty, key="playground.entropy", name="entropy-vs-d")

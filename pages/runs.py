@@ -1,13 +1,13 @@
 """Runs: browse, filter, rename, delete and export stored runs."""
 import streamlit as st
 
-from attn.app import ui
+from attn.app import actions, admin, frame, state
 from attn.viz import support as ds
 
-ui.require_frame()
+frame.require_frame()
 st.title("Runs")
-ui.show_notice()
-store = ui.store()
+actions.show_notice()
+store = state.store()
 runs = store.runs()
 if runs.empty:
     st.info("No runs stored yet: press **Lecture demo** on Home or queue runs on **Train**.")
@@ -17,7 +17,7 @@ filters = st.columns(3)
 choices = {}
 for column, (field, label) in zip(filters, [("status", "Status"), ("task", "Task"), ("variant", "Variant")]):
     options = sorted(runs[field].dropna().unique())
-    ui.keep_valid(f"runs.{field}", options, multi=True)
+    frame.keep_valid(f"runs.{field}", options, multi=True)
     choices[field] = column.multiselect(label, options, key=f"runs.{field}", placeholder="all")
 shown = ds.filter_runs(runs, **choices)
 st.dataframe(ds.runs_table(shown), hide_index=True, column_config={
@@ -30,19 +30,19 @@ st.dataframe(ds.runs_table(shown), hide_index=True, column_config={
 st.caption(f"{len(shown)} of {len(runs)} runs")
 
 names = dict(zip(runs["id"], runs["name"]))
-ui.keep_valid("runs.selected", list(shown["id"]), multi=True)
+frame.keep_valid("runs.selected", list(shown["id"]), multi=True)
 selected = st.multiselect("Runs to rename, delete or export", list(shown["id"]), key="runs.selected",
                           format_func=lambda rid: f"{names[rid]} ({rid})", placeholder="choose runs")
-no_rename, no_delete = ui.refusal("rename"), ui.refusal("delete")
+no_rename, no_delete = admin.refusal("rename"), admin.refusal("delete")
 if no_rename or no_delete:  # one box above both, not one in each narrow column
-    ui.show_refusal(*(action for action, no in (("rename", no_rename), ("delete", no_delete)) if no))
+    admin.show_refusal(*(action for action, no in (("rename", no_rename), ("delete", no_delete)) if no))
 rename, delete, export = st.columns(3, gap="large", border=True)
 with rename:
     st.markdown("**Rename**")
     st.text_input("New name", key="runs.new_name", disabled=len(selected) != 1 or bool(no_rename))
     st.button("Rename", key="runs.rename_button",
               disabled=len(selected) != 1 or not st.session_state.get("runs.new_name") or bool(no_rename),
-              on_click=ui.rename_run, args=(selected[0] if selected else "", "runs.new_name"),
+              on_click=actions.rename_run, args=(selected[0] if selected else "", "runs.new_name"),
               help=no_rename or "choose exactly one run")
 with delete:
     st.markdown("**Delete**")
@@ -50,7 +50,7 @@ with delete:
                           disabled=not selected or bool(no_delete))
     st.button("Delete", key="runs.delete_button", type="primary",
               disabled=not (selected and confirm) or bool(no_delete),
-              on_click=ui.delete_runs, args=(list(selected),),
+              on_click=actions.delete_runs, args=(list(selected),),
               help=no_delete or "queued and training runs must be cancelled first")
 with export:
     st.markdown("**Export**")

@@ -1,7 +1,7 @@
 """Train: queue variants x seeds on the chosen data, and watch every active run's loss live."""
 import streamlit as st
 
-from attn.app import ui
+from attn.app import actions, admin, frame, render, state
 from attn.viz import support as ds
 from attn.config import PRESETS, STYLES, VARIANTS, limits
 from attn.runs.store import ACTIVE, FINISHED
@@ -14,7 +14,7 @@ def _apply_preset():
     st.session_state["data_config"] = PRESETS[name].data
 
 
-ui.require_frame()
+frame.require_frame()
 st.title("Train")
 lim = limits()
 data_cfg = st.session_state.get("data_config", PRESETS[ds.DEFAULT_PRESET].data)
@@ -42,7 +42,7 @@ with st.container(border=True):
                             help="how often the decoder reads the true previous word instead of its own guess")
     scaled = row[6].checkbox("Scale dot by √d", base.model.scaled, key="train.scaled")
 
-    refused = ui.show_refusal("train")
+    refused = admin.show_refusal("train")
     if st.button("Queue runs", key="train.queue_button", type="primary", icon=":material/play_arrow:",
                  disabled=bool(refused), help=refused):
         try:
@@ -52,7 +52,7 @@ with st.container(border=True):
         except ValueError as exc:  # ConfigError is a ValueError: the message names the field and range
             st.error(f"**Nothing was queued.** {exc}", icon=":material/error:")
         else:
-            run_ids, ready, errors = ui.submit_all(configs)
+            run_ids, ready, errors = actions.submit_all(configs)
             for error in errors:
                 st.error(error, icon=":material/error:")
             if run_ids:
@@ -69,30 +69,30 @@ def live(watching: bool, sidebar_line: str, page_run: list) -> None:
     refresh -- the page just set the timer, the frame redraws the sidebar after it -- and a worker
     taking a queued run between the two reads would rerun the page and lose its "queued" message.
     """
-    with ui.guard("The live view"):
-        ui.show_notice()  # a refused Cancel or Train again (their callbacks rerun only this fragment)
-        store = ui.store()
+    with frame.guard("The live view"):
+        actions.show_notice()  # a refused Cancel or Train again (their callbacks rerun only this fragment)
+        store = state.store()
         active = store.runs(status=list(ACTIVE))
         in_page_run = bool(page_run) and page_run.pop()
-        if not in_page_run and (watching == active.empty or ui.store_line() != sidebar_line):
+        if not in_page_run and (watching == active.empty or state.store_line() != sidebar_line):
             st.rerun()  # runs started, ended or were queued: refresh the page, its timer and the sidebar once
         if active.empty:
             st.info("No run is training. Queue runs above, or press **Lecture demo** on Home.")
         else:
             st.subheader(f"Training now ({len(active)})")
-            no_cancel = ui.refusal("cancel")
+            no_cancel = admin.refusal("cancel")
             for _, run in active.iloc[::-1].iterrows():  # oldest first: the order they started
                 bar, button = st.columns([8, 1], vertical_alignment="bottom")
                 progress = run["progress"] if run["progress"] == run["progress"] and run["progress"] else 0.0
                 bar.progress(float(progress), text=ds.progress_text(run))
-                button.button("Cancel", key=f"train.{run['id']}.cancel_button", on_click=ui.cancel, args=(run["id"],),
-                              icon=":material/stop:", disabled=bool(no_cancel), help=no_cancel)
+                button.button("Cancel", key=f"train.{run['id']}.cancel_button", on_click=actions.cancel,
+                              args=(run["id"],), icon=":material/stop:", disabled=bool(no_cancel), help=no_cancel)
             curves = ds.curves_frame(store.curves(list(active["id"])), store.curves(list(active["id"]), "epoch"))
-            ui.show_live_loss(curves, style=ui.style(), key="train.live", name="live-loss")
+            render.show_live_loss(curves, style=frame.style(), key="train.live", name="live-loss")
         finished = ds.recent(store.runs(status=list(FINISHED)))
         if len(finished):
             st.markdown("**Finished in the last 10 minutes**")
-            no_train = ui.refusal("train")
+            no_train = admin.refusal("train")
             for _, run in finished.head(8).iterrows():
                 if run["status"] == "done":
                     st.markdown(f":material/check_circle: {run['name']} — BLEU {run['bleu']:.1f} on the test set, "
@@ -100,11 +100,11 @@ def live(watching: bool, sidebar_line: str, page_run: list) -> None:
                 else:
                     text, again = st.columns([8, 1], vertical_alignment="center")
                     text.markdown(f":material/cancel: {run['name']} — {run['status']}: {run['error'] or ''}")
-                    again.button("Train again", key=f"train.{run['id']}.resubmit_button", on_click=ui.resubmit,
+                    again.button("Train again", key=f"train.{run['id']}.resubmit_button", on_click=actions.resubmit,
                                  args=(run["id"],), icon=":material/replay:", disabled=bool(no_train), help=no_train)
             st.page_link("pages/compare.py", label="Compare them by sentence length",
                          icon=":material/stacked_line_chart:")
 
 
-watching = not ui.store().runs(status=list(ACTIVE)).empty
-st.fragment(live, run_every=1.0 if watching else 5.0)(watching, ui.store_line(), [True])
+watching = not state.store().runs(status=list(ACTIVE)).empty
+st.fragment(live, run_every=1.0 if watching else 5.0)(watching, state.store_line(), [True])

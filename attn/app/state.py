@@ -1,0 +1,170 @@
+"""What the server keeps for every visitor: one RunStore and one JobRunner per process, the server's
+settings, this visitor's session id, the store's snapshot, and cached loaders of immutable things.
+
+Page reruns are cheap because what many visitors ask for is computed once for all of them: the run
+list, configs and groups once per store version (`snapshot`: any add, delete, rename or status change
+makes a new one), data and models once per config or run. Everything kept that way is shared between
+sessions and must never be mutated.
+
+Nothing here imports torch: only `load_model` does, when a page asks for a model (the Attention page,
+for a sentence typed in). The job runner's workers import it in their own processes.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import uuid
+
+import pandas as pd
+import streamlit as st
+
+from attn.config import ConfigError
+from attn.records import Decode
+from attn.runs.settings import ServerSettings, server_settings
+from attn.runs.store import FINISHED, RunStore, home
+from attn.viz import support as ds
+
+EMPTY_HINT = "No finished runs yet: press **Lecture demo** on Home or queue runs on **Train**."
+
+
+# ------------------------------------------------------------------ one store, one runner per process
+
+@st.cache_resource(show_spinner=False)
+def _store(path: str) -> RunStore:
+    return RunStore(path)
+
+
+@st.cache_resource(show_spinner=False)
+def _runner(path: str):
+    from attn.runs.runner import JobRunner
+    s = settings()
+    return JobRunner(_store(path), max_jobs=s.max_jobs, max_queued=s.max_queued)
+
+
+def store() -> RunStore:
+    """The run store of $ATTN_HOME (one per folder and process)."""
+    return _store(str(home()))
+
+
+def runner():
+    """The job runner (attn.runs.runner.JobRunner) of this server process; created with the first page
+    view, which also marks runs a crashed server left behind as interrupted."""
+    return _runner(str(home()))
+
+
+def session_id() -> str:
+    """This browser session's id, which the runner uses for its per-visitor queue limit."""
+    return st.session_state.setdefault("session_id", uuid.uuid4().hex[:12])
+
+
+def settings() -> ServerSettings:
+    """This server's settings (attn.runs.settings), with the admin password also taken from st.secrets."""
+    s = server_settings()
+    if s.admin_password is None:
+        secret = _secret_password()
+        if secret is not None:
+            s = dataclasses.replace(s, admin_password=secret)
+    return s
+
+
+def _secret_password() -> str | None:
+    """st.secrets["admin_password"], or None without a secrets file. A broken file raises ConfigError."""
+    try:
+        value = st.secrets.get("admin_password")
+    except FileNotFoundError as exc:  # StreamlitSecretNotFoundError: no file, or one that does not parse
+        if not any(os.path.exists(path) for path in st.get_option("secrets.files")):
+            return None
+        raise ConfigError(f"the Streamlit secrets cannot be read, so the admin password is unknown: {exc}") from None
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"admin_password in the Streamlit secrets must be a string, got {type(value).__name__}")
+    return value
+
+
+# ---------------------------------------------------------------- the store's runs, once per version
+
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    """The runs of the store at one `RunStore.version`, and what the pages derive from them.
+
+    Shared by every visitor until the next add, delete, rename or status change: read only. The
+    progress columns of active runs are as of that version (the Train page reads them fresh).
+    """
+
+    runs: pd.DataFrame        # every run, newest first
+    finished: pd.DataFrame    # done, failed, cancelled and interrupted runs
+    done: pd.DataFrame        # done runs, with their comparison key in `group` (ds.with_groups)
+    configs: dict             # run id -> config dict of every done run
+    groups: pd.DataFrame      # ds.comparison_groups: runs trained with the same settings, newest first
+    labels: dict              # group key -> label
+    line: str                 # the sidebar's line (ds.store_line)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _snapshot(path: str, version: str) -> Snapshot:
+    # The caller read `version` before this reads the runs, so what is kept is never older than its key.
+    runs = _store(path).runs()
+    finished = runs[runs["status"].isin(FINISHED)]
+    configs = _store(path).configs(list(runs.loc[runs["status"] == "done", "id"]))
+    done = ds.with_groups(runs, configs)
+    groups = ds.comparison_groups(done, configs)
+    return Snapshot(runs=runs, finished=finished, done=done, configs=configs, groups=groups,
+                    labels=dict(zip(groups["key"], groups["label"])), line=ds.store_line(runs))
+
+
+def snapshot() -> Snapshot:
+    """The store's runs as of now: computed once per store version, for every visitor."""
+    s = store()
+    return _snapshot(str(s.home), s.version())
+
+
+def store_line() -> str:
+    """The sidebar's line about stored runs and active jobs."""
+    return snapshot().line
+
+
+def finished_groups() -> Snapshot:
+    """The snapshot, when some runs are finished; else the page says what to do and stops.
+
+    Compare and Attention both start from the groups of runs trained with the same settings.
+    """
+    snap = snapshot()
+    if snap.groups.empty:
+        st.info(EMPTY_HINT)
+        st.stop()
+    return snap
+
+
+# ---------------------------------------------------------------- cached reads of immutable things
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=16)
+def load_model(path: str, run_id: str):
+    """(model, src_vocab, tgt_vocab, config) of a finished run; a run id never changes its weights.
+    The first call imports torch (a few seconds on a small machine)."""
+    return _store(path).load_model(run_id)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def decodes(path: str, run_id: str) -> list[Decode]:
+    """A finished run's test decodes (tokens and attention matrices), shared by every visitor: read only."""
+    return _store(path).decodes(run_id)
+
+
+@st.cache_resource(show_spinner="Preparing the data…", max_entries=8)
+def load_data(data_config):
+    """The ParallelData of a DataConfig: a generated task or a stored corpus (both fixed by the config)."""
+    from attn.data.load import load_data as load
+    return load(data_config)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def data_overview(data_config, _data):
+    """ds.data_overview of `_data`, the ParallelData `data_config` names (its vocabularies take a while)."""
+    return ds.data_overview(_data, data_config)
+
+
+@st.cache_resource(show_spinner="Reading the corpus…", max_entries=4)
+def parse_upload(names_and_hashes: tuple, options, _files: list):
+    """ds.load_upload, once per uploaded content and options."""
+    return ds.load_upload(_files, options)
