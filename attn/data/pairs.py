@@ -87,6 +87,35 @@ def parse_edges(text: str) -> list[int]:
     return edges
 
 
+def cover_lengths(edges: Sequence[int], lengths: Sequence[int]) -> list[int]:
+    """User edges widened so that every length falls in a bucket; the number of buckets is kept.
+
+    A bucket holds [edges[k], edges[k+1]). Sentences longer than the last edge allows go into the last
+    bucket, which becomes open-ended: its upper edge is raised to max(lengths) + 1. Sentences shorter
+    than the first edge go into the first bucket: its lower edge is lowered to min(lengths). Either way
+    the labels name what a bucket really holds ([0, 10, 20] over lengths 3..34 gives "0-9", "10-34"),
+    and bucket counts add up to the number of sentences. Edges that already cover are returned as given.
+    """
+    edges = list(edges)
+    if len(edges) < 2:
+        raise ValueError(f"bucket edges need at least two numbers, got {edges!r}")
+    if lengths:
+        edges[0] = min(edges[0], min(lengths))
+        edges[-1] = max(edges[-1], max(lengths) + 1)
+    return edges
+
+
+def resolve_edges(data: ParallelData, edges: Sequence[int] | None, n_buckets: int = 5) -> list[int]:
+    """The bucket edges a run is evaluated with: user `edges` widened to cover the test split's source
+    lengths (cover_lengths), else `n_buckets` equal-width buckets over them (bucket_edges). Either way
+    every test sentence falls in a bucket. Without a test split, the training split's lengths stand in.
+    """
+    lengths = [len(p.src) for p in data.test] or [len(p.src) for p in data.train]
+    if edges:
+        return cover_lengths(edges, lengths)
+    return bucket_edges(lengths, n_buckets)
+
+
 def bucket_of(length: int, edges: Sequence[int]) -> int | None:
     """Index k with edges[k] <= length < edges[k+1]; None when outside every bucket."""
     for k in range(len(edges) - 1):

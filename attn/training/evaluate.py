@@ -15,7 +15,8 @@ import sacrebleu
 import torch
 
 from attn.data.batching import TensorSplit, sequential_batches
-from attn.data.pairs import ParallelData, Pair, bucket_edges, bucket_label, bucket_of
+from attn.data.pairs import ParallelData, Pair, bucket_label, bucket_of
+from attn.data.pairs import resolve_edges  # noqa: F401  the run's edges; experiment imports them from here
 from attn.nn.decode import beam_search, greedy
 from attn.data.text import UNK, Vocab
 from attn.records import Decode
@@ -102,15 +103,8 @@ def _bucket_metrics(rows: list[Decode], test: Sequence[Pair], data: ParallelData
             "align": align, "aer": aer}
 
 
-def resolve_edges(data: ParallelData, edges: Sequence[int] | None, n_buckets: int = 5) -> list[int]:
-    """User edges as given, else equal-width buckets over the test split's source lengths."""
-    if edges:
-        return list(edges)
-    return bucket_edges([len(p.src) for p in data.test] or [len(p.src) for p in data.train], n_buckets)
-
-
 def bucket_table(decodes: list[Decode], data: ParallelData, edges: Sequence[int]) -> pd.DataFrame:
-    """One row per bucket (plus 'all'): bucket, lo, hi, n and every metric."""
+    """One row per bucket: bucket (its label), lo, hi (the edges' range), n and every metric."""
     rows = []
     for k in range(len(edges) - 1):
         members = [d for d in decodes if d.bucket == k]
