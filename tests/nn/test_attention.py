@@ -41,7 +41,13 @@ def test_general_attention_weights_equal_hand_computation():
     assert weights == pytest.approx(_softmax(scores), abs=1e-6)
 
 
-def test_additive_attention_weights_equal_hand_computation():
+@pytest.mark.parametrize("kernel", [True, False], ids=["fused-kernel", "pytorch"])
+def test_additive_attention_weights_equal_hand_computation(monkeypatch, kernel):
+    from attn.nn import fused
+    if kernel and not fused.available():
+        pytest.skip(f"the fused kernel is not built here: {fused.build_error}")
+    if not kernel:  # the PyTorch formula: the fallback, and the reference the kernel is tested against
+        monkeypatch.setattr(fused, "usable_for", lambda *tensors: False)
     att = AdditiveAttention(2)
     W = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     U = torch.tensor([[0.5, 0.0], [0.0, -1.0]])

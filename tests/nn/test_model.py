@@ -1,4 +1,7 @@
-"""The shared encoder-decoder: padding invariance, gradients, fairness of the variants."""
+"""The shared encoder-decoder: padding invariance, gradients, fairness of the variants, scaling."""
+import dataclasses
+import math
+
 import pytest
 import torch
 
@@ -144,3 +147,54 @@ def test_without_attention_the_two_styles_are_the_same_model():
     src, src_len, tgt_in, _ = _batch()
     with torch.no_grad():
         assert torch.equal(luong(src, src_len, tgt_in)[0], bahdanau(src, src_len, tgt_in)[0])
+
+
+def _check_dot_weights(model, scaled: bool) -> None:
+    """Every step's weights equal softmax_j(q . h_j / sqrt(H)) (scaled) or softmax_j(q . h_j), with the
+    model's own query (s_t for luong, s_{t-1} for bahdanau) and encoder states h_j."""
+    src, src_len, tgt_in, _ = _batch()
+    hidden = model.cfg.hidden
+    with torch.no_grad():
+        enc = model.encode(src, src_len)
+        state = model.decoder.init_state(enc)
+        for t in range(tgt_in.size(1)):
+            before = state
+            _, state, weights = model.decoder.step(tgt_in[:, t], state, enc)
+            query = state if model.cfg.style == "luong" else before                 # (B, H)
+            scores = torch.einsum("bh,bsh->bs", query, enc.memory)                   # (B, S)
+            scores = scores / math.sqrt(hidden) if scaled else scores
+            expected = torch.softmax(scores.masked_fill(~enc.mask, float("-inf")), dim=-1)
+            assert torch.allclose(weights, expected, atol=1e-6), t
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("scaled", [True, False])
+def test_the_configs_scaled_flag_decides_whether_dot_scores_are_divided_by_sqrt_h(style, scaled):
+    torch.manual_seed(0)
+    model = Seq2Seq(ModelConfig(variant="dot", style=style, emb=8, hidden=12, scaled=scaled), 15, 13).eval()
+    _check_dot_weights(model, scaled)
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_unscaled_dot_attention_changes_the_output_of_the_same_weights(style):
+    def model(scaled):
+        torch.manual_seed(0)
+        return Seq2Seq(ModelConfig(variant="dot", style=style, emb=8, hidden=12, scaled=scaled), 15, 13).eval()
+
+    scaled, unscaled = model(True), model(False)
+    assert all(torch.equal(a, b) for a, b in zip(scaled.parameters(), unscaled.parameters()))
+    src, src_len, tgt_in, _ = _batch()
+    with torch.no_grad():
+        (logits_s, weights_s), (logits_u, weights_u) = scaled(src, src_len, tgt_in), unscaled(src, src_len, tgt_in)
+    assert (weights_s - weights_u).abs().max() > 1e-2 and (logits_s - logits_u).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("flags, scaled", [([], True), (["--unscaled"], False)])
+def test_the_cli_unscaled_flag_reaches_the_attention_of_the_model_it_trains(flags, scaled):
+    from attn.cli.main import base_config, build_parser
+    from attn.nn.models import build_model
+    cfg = base_config(build_parser().parse_args(["train", "--preset", "tiny", *flags]))
+    assert cfg.model.scaled is scaled
+    torch.manual_seed(0)
+    model = build_model(dataclasses.replace(cfg.model, variant="dot"), 15, 13).eval()
+    _check_dot_weights(model, scaled)
