@@ -153,9 +153,9 @@ class RunReader:
         return Vocab.from_list(json.loads(row[0])), Vocab.from_list(json.loads(row[1]))
 
     def load_model(self, run_id: str):
-        """(Seq2Seq in eval mode, src_vocab, tgt_vocab, RunConfig) rebuilt from what is stored."""
+        """(model in eval mode, src_vocab, tgt_vocab, RunConfig) rebuilt from what is stored."""
         import torch
-        from attn.nn.model import Seq2Seq
+        from attn.nn.models import build_model
         cfg = self.config(run_id)
         src_vocab, tgt_vocab = self.vocabs(run_id)
         weights = self._rows([run_id])[0]["weights"]
@@ -173,7 +173,7 @@ class RunReader:
                                                   for k, v in state.items()):
             raise StoreError(f"run {run_id}: {path} holds a {type(state).__name__}, not a dict of tensors; "
                              "it was not loaded")
-        model = Seq2Seq(cfg.model, len(src_vocab), len(tgt_vocab))
+        model = build_model(cfg.model, len(src_vocab), len(tgt_vocab))
         expected = model.state_dict()
         problems = [f"missing {k}" for k in expected if k not in state]
         problems += [f"unexpected {k}" for k in state if k not in expected]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 import pandas as pd
+from torch import nn
 
 from attn.data.batching import TensorSplit, tensorize
 from attn.config import DataConfig, RunConfig, limits, ConfigError
@@ -18,7 +19,8 @@ from attn.data.pairs import ParallelData
 from attn.data.load import load_data
 from attn.records import BucketRow, Decode, bucket_frame
 from attn.training.evaluate import bucket_table, decode_split, overall_metrics, resolve_edges
-from attn.nn.model import Seq2Seq, count_parameters
+from attn.nn import models
+from attn.nn.model import count_parameters
 from attn.data.text import Vocab
 from attn.training.trainer import Callback, TrainResult, Trainer, resolve_device, set_seed
 
@@ -64,7 +66,7 @@ class RunResult:
     buckets: list[BucketRow]          # one row per length bucket
     overall: dict                     # the same metrics over the whole test split
     decodes: list[Decode]
-    model: Seq2Seq
+    model: nn.Module
     src_vocab: Vocab
     tgt_vocab: Vocab
     train_seconds: float
@@ -93,10 +95,11 @@ def _json_number(v):
     return None if f != f else round(f, 4)
 
 
-def build_model(cfg: RunConfig, prepared: Prepared) -> Seq2Seq:
-    """A freshly initialised model; the seed makes the initial weights identical across reruns."""
+def build_model(cfg: RunConfig, prepared: Prepared) -> nn.Module:
+    """A freshly initialised model of cfg.model.family; the seed makes the initial weights identical
+    across reruns."""
     set_seed(cfg.seed)
-    return Seq2Seq(cfg.model, len(prepared.src_vocab), len(prepared.tgt_vocab))
+    return models.build_model(cfg.model, len(prepared.src_vocab), len(prepared.tgt_vocab))
 
 
 def run(cfg: RunConfig, prepared: Prepared | None = None, callbacks: Iterable[Callback] = (),
