@@ -20,6 +20,7 @@ import streamlit as st
 
 from attn.config import ConfigError
 from attn.records import Decode
+from attn.runs.runner import JobRunner
 from attn.runs.settings import ServerSettings, server_settings
 from attn.runs.store import FINISHED, RunStore, home
 from attn.viz import support as ds
@@ -35,8 +36,7 @@ def _store(path: str) -> RunStore:
 
 
 @st.cache_resource(show_spinner=False)
-def _runner(path: str):
-    from attn.runs.runner import JobRunner
+def _runner(path: str) -> JobRunner:
     s = settings()
     return JobRunner(_store(path), max_jobs=s.max_jobs, max_queued=s.max_queued)
 
@@ -46,9 +46,9 @@ def store() -> RunStore:
     return _store(str(home()))
 
 
-def runner():
-    """The job runner (attn.runs.runner.JobRunner) of this server process; created with the first page
-    view, which also marks runs a crashed server left behind as interrupted."""
+def runner() -> JobRunner:
+    """The job runner of this server process; created with the first page view, which also marks runs
+    a crashed server left behind as interrupted. Its workers import torch in their own processes."""
     return _runner(str(home()))
 
 
