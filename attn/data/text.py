@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
@@ -55,6 +56,18 @@ def tokenize_chars(text: str) -> list[str]:
 
 
 TOKENIZERS = {"word": tokenize_words, "char": tokenize_chars}
+
+
+@dataclass(frozen=True)
+class TypedForm:
+    """How a data set writes its sources, beyond its tokenizer: what a typed sentence must be made to
+    look like before the model reads it (attn.data.normalize). Each task declares its own (TaskSpec.typed)."""
+
+    lowercase: bool = False         # every source is lowercase, so typed text is lowercased
+    final: str | None = None        # every source ends with this token, so it is added when missing
+    symbols: bool = False           # word level, every token one character: typed "abc" -> "a", "b", "c"
+    separators: str = ""            # characters read as spaces between tokens (sort: "7, 3" -> "7", "3")
+    single_spaces: bool = True      # char level: a run of spaces is one space, as in the generated sources
 
 
 class Vocab:

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from attn.data.pairs import Pair, ParallelData
 from attn.data.tasks import addition, copy, dates, reverse, sort, toy_fr
+from attn.data.text import TypedForm
 
 
 @dataclass(frozen=True)
@@ -28,25 +29,27 @@ class TaskSpec:
     limits: tuple[int, int]         # (smallest min_len, largest max_len) the generator supports
     generate: Callable[..., Pair]   # generate(rng, min_len, max_len, **options) -> one Pair
     options: dict[str, Any] = field(default_factory=dict, hash=False)  # option name -> default
+    typed: TypedForm = TypedForm()  # how a typed source is made to look like a generated one
 
 
 TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
     TaskSpec("toy-fr", "English to French sentences from a small grammar: adjectives move after the "
              "noun, 'of the' becomes 'du', one verb becomes three words.",
-             "word", 3, 50, (3, 60), toy_fr.generate),
+             "word", 3, 50, (3, 60), toy_fr.generate, typed=toy_fr.TYPED),
     TaskSpec("reverse", "Write a random sequence of symbols backwards: the alignment is the "
              "anti-diagonal.", "word", 3, 20, (1, 100), reverse.generate,
-             {"n_symbols": reverse.DEFAULT_SYMBOLS}),
+             {"n_symbols": reverse.DEFAULT_SYMBOLS}, typed=TypedForm(symbols=True)),
     TaskSpec("dates", "Rewrite a date written by people in seven languages as YYYY-MM-DD, "
              "character by character.", "char", 6, 40, (6, 60), dates.generate),
     TaskSpec("copy", "Write a random sequence of symbols again unchanged: the alignment is the "
-             "diagonal.", "word", 3, 20, (1, 100), copy.generate, {"n_symbols": reverse.DEFAULT_SYMBOLS}),
+             "diagonal.", "word", 3, 20, (1, 100), copy.generate, {"n_symbols": reverse.DEFAULT_SYMBOLS},
+             typed=TypedForm(symbols=True)),
     TaskSpec("sort", "Sort a random sequence of small numbers ascending: each number aligns to the "
              "place it came from, equal numbers in source order.", "word", 3, 20, (1, 100), sort.generate,
-             {"n_symbols": sort.DEFAULT_VALUES}),
+             {"n_symbols": sort.DEFAULT_VALUES}, typed=TypedForm(separators=",;")),
     TaskSpec("addition", "Add two numbers written digit by digit ('3 4 7 + 5 8' -> '4 0 5'): each sum "
              "digit aligns to the operand digits of its place value.", "word", 3, 20, (3, 100),
-             addition.generate),
+             addition.generate, typed=TypedForm(symbols=True)),
 )}
 
 

@@ -21,6 +21,11 @@ from __future__ import annotations
 import random
 
 from attn.data.pairs import Pair
+from attn.data.text import TypedForm
+
+FINAL = "."  # every sentence, English and French, ends with it
+# A typed English sentence is read as the generator writes one: lowercase, ending with FINAL.
+TYPED = TypedForm(lowercase=True, final=FINAL)
 
 # --- lexicon -------------------------------------------------------------------------------------
 # noun: english singular, english plural, french singular, french plural, gender, class
@@ -137,7 +142,7 @@ class _Sentence:
             if k:
                 fr.append(("et", (self.emit("and"),)))
             fr += self.clause(size)
-        fr.append((".", (self.emit("."),)))
+        fr.append((FINAL, (self.emit(FINAL),)))
         return fr
 
     def clause(self, n: int) -> list[Unit]:
