@@ -6,14 +6,17 @@ runner. Built only from `attn.config` and `attn.data`, so it loads without torch
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Sequence
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
 
-from attn.config import PRESETS, VARIANTS, ConfigError, DataConfig, RunConfig
+from attn.config import PRESETS, VARIANTS, ConfigError, DataConfig, ModelConfig, RunConfig, TrainConfig
 from attn.data.pairs import parse_edges
 from attn.data.tasks import TASKS
 
 LECTURE_VARIANTS = ("none", "additive", "dot")
 DEFAULT_PRESET = "lecture"
+MAX_SEEDS = 100  # seeds one request may name: with four variants that is already 400 runs
 
 
 def lecture_configs(preset: str = DEFAULT_PRESET, epochs: int | None = None) -> list[RunConfig]:
@@ -25,39 +28,56 @@ def lecture_configs(preset: str = DEFAULT_PRESET, epochs: int | None = None) -> 
 
 
 def parse_seeds(text: str) -> list[int]:
-    """"0", "0,1,2" or "0-2" -> distinct seeds in the order given; the error says what is expected."""
+    """"0", "0,1,2" or "0-2" -> distinct seeds in the order given, at most MAX_SEEDS of them.
+
+    Each error says what is wrong with which part: not a number, a range that runs backwards or holds
+    more than MAX_SEEDS seeds, a seed outside the range RunConfig allows.
+    """
+    lo_seed, hi_seed = config_range("run", "seed")
     seeds: list[int] = []
     for part in str(text).replace(" ", "").split(","):
         if not part:
             continue
         try:
-            if "-" in part[1:]:
-                lo, hi = (int(x) for x in part.split("-", 1))
-                if hi < lo or hi - lo > 99:
-                    raise ValueError
-                values = range(lo, hi + 1)
-            else:
-                values = [int(part)]
+            first, last = (int(x) for x in part.split("-", 1)) if "-" in part[1:] else (int(part),) * 2
         except ValueError:
             raise ValueError(f"seeds: {part!r} is not a whole number or a range like 0-2; "
                              "write e.g. 0 or 0,1,2 or 0-2") from None
-        for value in values:
-            if value < 0:
-                raise ValueError(f"seeds must not be negative, got {value}")
-            if value not in seeds:
-                seeds.append(value)
+        if last < first:
+            raise ValueError(f"seeds: the range {part!r} runs backwards; write {last}-{first}")
+        if last - first + 1 > MAX_SEEDS:
+            raise ValueError(f"seeds: the range {part!r} holds {last - first + 1} seeds, more than the "
+                             f"{MAX_SEEDS} allowed at once; write e.g. {first}-{first + MAX_SEEDS - 1}")
+        for value in (first, last):
+            if not lo_seed <= value <= hi_seed:
+                raise ValueError(f"seeds: {value} is outside the allowed range {lo_seed}..{hi_seed}")
+        seeds += [value for value in range(first, last + 1) if value not in seeds]
+        if len(seeds) > MAX_SEEDS:
+            raise ValueError(f"seeds: {str(text).strip()!r} names more than the {MAX_SEEDS} seeds allowed at once")
     if not seeds:
         raise ValueError("seeds: give at least one seed, e.g. 0 or 0,1,2")
     return seeds
 
 
 def training_config(data: DataConfig, preset: str = DEFAULT_PRESET, *, style: str, emb: int, hidden: int,
-                    scaled: bool, epochs: int, batch: int, lr: float, teacher_forcing: float) -> RunConfig:
-    """The preset's run with the Train page's settings laid over it (raises ConfigError on a bad value)."""
+                    scaled: bool, epochs: int, batch: int, lr: float, teacher_forcing: float,
+                    dropout: float | None = None) -> RunConfig:
+    """The preset's run with the Train page's settings laid over it (`dropout` None: the preset's).
+
+    Raises FormError naming every invalid field with its value and allowed range (validate_form).
+    """
+    values = {"style": style, "emb": emb, "hidden": hidden, "scaled": scaled, "epochs": epochs, "batch": batch,
+              "lr": lr, "teacher_forcing": teacher_forcing}
+    if dropout is not None:
+        values["dropout"] = dropout
+    problems = validate_form(values, preset)
+    if problems:
+        raise FormError(problems)
     base = PRESETS[preset]
-    return RunConfig(data=data,
-                     model=dataclasses.replace(base.model, style=style, emb=int(emb), hidden=int(hidden),
-                                               scaled=bool(scaled)),
+    model = dataclasses.replace(base.model, style=style, emb=int(emb), hidden=int(hidden), scaled=bool(scaled))
+    if dropout is not None:
+        model = dataclasses.replace(model, dropout=float(dropout))
+    return RunConfig(data=data, model=model,
                      train=dataclasses.replace(base.train, epochs=int(epochs), batch=int(batch), lr=float(lr),
                                                teacher_forcing=float(teacher_forcing)),
                      seed=base.seed)
@@ -86,6 +106,149 @@ def preset_values(name: str) -> dict[str, Any]:
             "data.length_dist": cfg.data.length_dist, "data.n_train": cfg.data.n_train,
             "data.n_valid": cfg.data.n_valid, "data.n_test": cfg.data.n_test,
             "data.n_buckets": cfg.data.n_buckets, "data.edges": ""}
+
+
+# ------------------------------------------------------------------------------------ the Train form
+
+class FormError(ConfigError):
+    """Several invalid form fields at once; `problems` holds one message per field."""
+
+    def __init__(self, problems: Sequence[str]):
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One number of the Train form: the RunConfig field it sets and the range attn.config allows it."""
+
+    name: str                       # key in validate_form's values and training_config's keywords
+    label: str                      # what the page calls it
+    section: str                    # "model", "train" or "run": where it goes in a RunConfig
+    lo: int | float                 # allowed range, read from attn.config's own check (config_range)
+    hi: int | float
+    help: str                       # what it means and its range, for the widget's help=
+
+
+# name, label, section, config field, meaning (+ what the check asks beyond the range). Ranges are not
+# written here: config_range reads each from the check attn.config applies.
+_FORM = (
+    ("emb", "Embedding size", "model", "emb", "size E of each word's vector, source and target"),
+    ("hidden", "Hidden size", "model", "hidden", "size H of the decoder state; each encoder direction has "
+                                                 "H/2, so H must be even"),
+    ("dropout", "Dropout", "model", "dropout", "share of embedding and output units zeroed in training"),
+    ("epochs", "Epochs", "train", "epochs", "passes over the training sentences"),
+    ("batch", "Batch", "train", "batch", "sentences per training step"),
+    ("lr", "Learning rate", "train", "lr", "Adam's step size"),
+    ("teacher_forcing", "Teacher forcing", "train", "teacher_forcing",
+     "how often the decoder reads the true previous word instead of its own guess"),
+    ("seeds", "Seeds", "run", "seed", f"e.g. 0, or 0,1,2, or 0-2: whole numbers, at most {MAX_SEEDS} of them"),
+)
+_CLASSES = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig, "run": RunConfig}
+_REFUSED = re.compile(r"allowed range (\S+?)\.\.(\S+)$")
+_OTHER_KEYS = ("style", "scaled", "variants")  # form values that are choices, not numbers
+
+
+def config_range(section: str, name: str) -> tuple[int | float, int | float]:
+    """The range attn.config allows `section.name`, read from its own check, which names the range when
+    it refuses a value: it is handed one no range holds. Limits set by environment are included.
+
+    A check that refuses another field's default first (ATTN_MAX_EPOCHS=5 refuses epochs = 10) has named
+    that field's range too: it is given its lowest allowed value and the probe tries again.
+    """
+    base = PRESETS[DEFAULT_PRESET]  # a RunConfig's parts are made already: their own defaults may be refused
+    values: dict[str, Any] = {"data": base.data, "model": base.model, "train": base.train} if section == "run" else {}
+    values[name] = "?"
+    for _ in range(len(dataclasses.fields(_CLASSES[section])) + 1):
+        try:
+            _CLASSES[section](**values)
+        except ConfigError as exc:
+            said = str(exc)
+            found = _REFUSED.search(said)
+            refused = said.split(" = ", 1)[0]
+            if found is None or not refused.startswith(f"{section}."):
+                raise RuntimeError(f"attn.config's check of {section}.{name} no longer names its range as "
+                                   f"'allowed range LO..HI' ({said}); update plans.config_range") from exc
+            if refused == f"{section}.{name}":
+                return _number(found[1]), _number(found[2])
+            values[refused.split(".", 1)[1]] = _number(found[1])
+        else:
+            break
+    raise RuntimeError(f"attn.config accepts {section}.{name} = '?': it no longer checks that field's range")
+
+
+def _number(text: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def form_fields() -> dict[str, FormField]:
+    """Every number of the Train form by name, with its allowed range and a help text stating it."""
+    fields = {}
+    for name, label, section, field, meaning in _FORM:
+        lo, hi = config_range(section, field)
+        fields[name] = FormField(name, label, section, lo, hi, f"{meaning[0].upper()}{meaning[1:]}. "
+                                                              f"Allowed: {lo}..{hi}.")
+    return fields
+
+
+def validate_form(values: Mapping[str, Any], preset: str = DEFAULT_PRESET) -> list[str]:
+    """One message per invalid field of the Train form, naming it, its value and its range; [] if all are valid.
+
+    `values` by name (form_fields(), plus "style", "scaled" and "variants"); fields left out keep the
+    preset's value. Each field is checked alone on the preset, so every invalid one is named, then all
+    together for the rules that join fields.
+    """
+    fields = form_fields()
+    unknown = sorted(set(values) - set(fields) - set(_OTHER_KEYS))
+    if unknown:
+        raise ValueError(f"validate_form: no form field {', '.join(unknown)}; "
+                         f"the fields are {', '.join([*fields, *_OTHER_KEYS])}")
+    base, problems = PRESETS[preset], []
+    for name, value in values.items():
+        label = fields[name].label if name in fields else name.capitalize()
+        try:
+            if name == "seeds":
+                parse_seeds(value)
+            elif name == "variants":
+                plan_runs(base, value, [base.seed])
+            else:
+                _with_values(base, _whole({name: value}))
+        except ValueError as exc:  # ConfigError too: its message names the config field, value and range
+            said = str(exc)
+            problems.append(said if said.lower().startswith(label.lower()) else f"{label}: {said}")
+    if not problems:
+        try:
+            _with_values(base, _whole({k: v for k, v in values.items() if k not in ("seeds", "variants")}))
+        except ValueError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def _whole(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Whole-number fields given as 64.0 become 64; 2.5 is refused naming the field and its range."""
+    out = dict(values)
+    for name, field in form_fields().items():
+        value = out.get(name)
+        if isinstance(field.lo, int) and isinstance(value, float):
+            if not value.is_integer():
+                raise ConfigError(f"{field.section}.{name} = {value!r} is not a whole number; "
+                                  f"allowed {field.lo}..{field.hi}")
+            out[name] = int(value)
+    return out
+
+
+def _with_values(base: RunConfig, values: Mapping[str, Any]) -> RunConfig:
+    """`base` with form values laid over it; each section is rebuilt, so attn.config checks every value."""
+    fields = form_fields()
+    section_of = {**{n: f.section for n, f in fields.items()}, "style": "model", "scaled": "model"}
+    changes: dict[str, dict] = {"model": {}, "train": {}}
+    for name, value in values.items():
+        changes[section_of[name]][name] = value
+    return RunConfig(data=base.data, model=dataclasses.replace(base.model, **changes["model"]),
+                     train=dataclasses.replace(base.train, **changes["train"]), seed=base.seed)
 
 
 # ------------------------------------------------------------------------------------ data
