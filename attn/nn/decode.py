@@ -61,7 +61,11 @@ def beam_search(model, src: torch.Tensor, src_len: torch.Tensor, beam: int = 5,
                 max_len: int | None = None, alpha: float = 0.6) -> list[Hypothesis]:
     """Beam search, one sentence at a time with its beam as the batch.
 
-    Finished hypotheses are ranked by log p / lp(len), lp(len) = ((5 + len) / 6)^alpha (Wu et al. 2016).
+    Finished hypotheses are ranked by log p / lp(len), lp(len) = ((5 + len) / 6)^alpha (Wu et al. 2016),
+    len counting the </s>. The search stops once `beam` hypotheses have finished and the best of them
+    beats log p / lp(limit) of the best open beam: an open beam's log p only falls and its lp only grows
+    up to lp(limit), so that is the most it could still reach. (tests/nn/test_decode.py checks both
+    against an exhaustive search.)
     """
     model.eval()
     results = []
