@@ -85,6 +85,13 @@ class BucketRow:
     """One source-length bucket of one run: its label and range, how many test sentences, every metric.
 
     A metric without a value (BLEU of an empty bucket, alignment without gold links) is None, never NaN.
+
+    `unseen` says whether the bucket lies past the training lengths: True when every source length in
+    it is longer than the longest training source, False when none is, None when not known (a row
+    stored without its run's training range). There is no "partly unseen": a run's buckets are cut at
+    the longest training length + 1 (experiment.split_at_training), so no bucket mixes lengths seen in
+    training with longer ones. Only the metrics and their range are stored per bucket (BUCKET_COLUMNS);
+    the store keeps the training range with the run's overall metrics.
     """
 
     bucket: str                      # the label, e.g. "5-9"
@@ -97,6 +104,7 @@ class BucketRow:
     token_acc: float | None
     align: float | None
     aer: float | None
+    unseen: bool | None = None       # every source length in it > the longest training source; None: unknown
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> "BucketRow":
@@ -105,14 +113,24 @@ class BucketRow:
         if missing:
             raise ValueError(f"a bucket row needs {' and '.join(missing)}; got keys {', '.join(map(str, values))}")
         return cls(bucket=str(values["bucket"]), lo=_int(values.get("lo")), hi=_int(values.get("hi")),
-                   n=_int(values["n"]) or 0, **{m: _float(values.get(m)) for m in METRICS})
+                   n=_int(values["n"]) or 0, **{m: _float(values.get(m)) for m in METRICS},
+                   unseen=_bool(values.get("unseen")))
+
+    def past_training(self, train_max_len: int | None) -> "BucketRow":
+        """This row with `unseen` set from its run's longest training source: lo > train_max_len (every length
+        in [lo, hi] is longer), or None when that length (or lo) is not known. The one place the rule is written."""
+        known = train_max_len is not None and self.lo is not None
+        return dataclasses.replace(self, unseen=self.lo > int(train_max_len) if known else None)
 
     def metrics(self) -> tuple:
         """The metric values in METRICS order."""
         return tuple(getattr(self, m) for m in METRICS)
 
 
-BUCKET_COLUMNS = tuple(f.name for f in dataclasses.fields(BucketRow))
+# Fields every bucket frame has and the store keeps per bucket; OPTIONAL_BUCKET_COLUMNS are added to a
+# frame only when some row knows them (a row read from the store does not), so older frames stay as they were.
+OPTIONAL_BUCKET_COLUMNS = ("unseen",)
+BUCKET_COLUMNS = tuple(f.name for f in dataclasses.fields(BucketRow) if f.name not in OPTIONAL_BUCKET_COLUMNS)
 if BUCKET_COLUMNS[4:] != METRICS:
     raise RuntimeError(f"BucketRow needs one field per metric, in METRICS order: {METRICS}, has {BUCKET_COLUMNS[4:]}")
 
@@ -122,10 +140,15 @@ def bucket_frame(rows: Iterable[tuple[Mapping[str, Any], BucketRow]], identity: 
 
     `identity` names the columns taken from each pair's mapping (run_id, variant, seed, ...). Metric
     columns are float, a missing value NaN, so an empty or gold-less column still plots and sorts.
+    An OPTIONAL_BUCKET_COLUMNS column (`unseen`) follows when at least one row knows its value; rows
+    that do not know hold False there (a bucket not known to be unseen is drawn as seen).
     """
     import pandas as pd
-    columns = [*identity, *BUCKET_COLUMNS]
-    records = [[who[c] for c in identity] + [getattr(row, c) for c in BUCKET_COLUMNS] for who, row in rows]
+    rows = list(rows)
+    optional = [c for c in OPTIONAL_BUCKET_COLUMNS if any(getattr(row, c) is not None for _, row in rows)]
+    columns = [*identity, *BUCKET_COLUMNS, *optional]
+    records = [[who[c] for c in identity] + [getattr(row, c) for c in BUCKET_COLUMNS]
+               + [bool(getattr(row, c)) for c in optional] for who, row in rows]
     frame = pd.DataFrame(records, columns=columns)
     frame[list(METRICS)] = frame[list(METRICS)].astype(float)
     return frame
@@ -137,6 +160,13 @@ def _float(value) -> float | None:
         return None
     value = float(value)
     return None if math.isnan(value) else value
+
+
+def _bool(value) -> bool | None:
+    """A plain bool; None and NaN (a frame's missing value) become None."""
+    if value is None or value != value:
+        return None
+    return bool(value)
 
 
 def _int(value) -> int | None:

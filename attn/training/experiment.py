@@ -2,6 +2,10 @@
 
 `prepare` builds everything that depends only on the data settings, so the variants and seeds of a
 comparison train on exactly the same tensors; `run` trains and evaluates one `RunConfig`.
+
+Train short, test long: every result records the range of source lengths seen in training, and each
+length bucket whether it lies past it (BucketRow.unseen); the buckets are cut at the longest training
+length + 1, so none mixes lengths seen in training with longer ones.
 """
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from torch import nn
 
 from attn.data.batching import TensorSplit, tensorize
 from attn.config import DataConfig, RunConfig, limits, ConfigError
-from attn.data.pairs import ParallelData
+from attn.data.pairs import ParallelData, bucket_edges
 from attn.data.load import load_data
 from attn.records import BucketRow, Decode, bucket_frame
 from attn.training.evaluate import bucket_table, decode_split, overall_metrics, resolve_edges
@@ -37,6 +41,12 @@ class Prepared:
     test: TensorSplit
     edges: list[int]
 
+    @property
+    def train_range(self) -> tuple[int, int]:
+        """(shortest, longest) source length in the training split, in tokens."""
+        lengths = [len(p.src) for p in self.data.train]
+        return min(lengths), max(lengths)
+
 
 def prepare(cfg: DataConfig, data: ParallelData | None = None) -> Prepared:
     """Build vocabularies on the training split only and tensorize all three splits."""
@@ -51,11 +61,31 @@ def prepare(cfg: DataConfig, data: ParallelData | None = None) -> Prepared:
         if len(vocab) > cap:
             raise ConfigError(f"the {side} vocabulary has {len(vocab)} words, over the limit of {cap} "
                               "(raise data.min_freq or set ATTN_MAX_VOCAB)")
+    edges = split_at_training(resolve_edges(data, cfg.buckets, cfg.n_buckets), data, automatic=not cfg.buckets)
     return Prepared(data, src_vocab, tgt_vocab,
                     tensorize(data.train, src_vocab, tgt_vocab),
                     tensorize(data.valid, src_vocab, tgt_vocab),
                     tensorize(data.test, src_vocab, tgt_vocab),
-                    resolve_edges(data, cfg.buckets, cfg.n_buckets))
+                    edges)
+
+
+def split_at_training(edges: list[int], data: ParallelData, automatic: bool) -> list[int]:
+    """The bucket edges with one at the longest training source length + 1, so no bucket mixes seen and
+    unseen lengths; edges that do not straddle it (the test range inside the training range) are kept.
+
+    Bucket k holds [edges[k], edges[k+1]). Let c = max training source length + 1. User edges gain c
+    (one bucket more). Automatic edges (equal width over the test lengths [lo, hi]) are made again on
+    each side of c: the same number of buckets shared by width, n_seen = round(n (c - lo) / (hi + 1 - lo))
+    held in 1..n-1, each side equal-width (`bucket_edges`); one bucket (n = 1) becomes two.
+    """
+    cut = max(len(p.src) for p in data.train) + 1
+    if not edges[0] < cut < edges[-1]:
+        return list(edges)
+    if not automatic:
+        return sorted(set(edges) | {cut})
+    lo, hi, n = edges[0], edges[-1] - 1, len(edges) - 1
+    n_seen = min(max(1, round(n * (cut - lo) / (hi + 1 - lo))), max(1, n - 1))
+    return bucket_edges([lo, cut - 1], n_seen) + bucket_edges([cut, hi], max(1, n - n_seen))[1:]
 
 
 @dataclass
@@ -73,23 +103,27 @@ class RunResult:
     eval_seconds: float
     task: str = ""
     extra: dict = field(default_factory=dict)
+    train_range: tuple[int, int] | None = None  # (shortest, longest) training source length, in tokens
 
     def summary(self) -> dict:
         """The `--out` JSON record of this run."""
         buckets = [{k: _json_number(v) for k, v in dataclasses.asdict(row).items()} for row in self.buckets]
+        lo, hi = self.train_range or (None, None)
         return {"variant": self.config.model.variant, "style": self.config.model.style,
                 "seed": self.config.seed, "task": self.task, "params": self.params,
                 "train_seconds": round(self.train_seconds, 3), "eval_seconds": round(self.eval_seconds, 3),
                 "epochs": len(self.training.epochs), "stopped": self.training.stopped,
                 "final_valid_loss": self.training.epochs[-1]["valid_loss"] if self.training.epochs else None,
-                "buckets": buckets}
+                "train_min_len": lo, "train_max_len": hi, "buckets": buckets}
 
 
 def _json_number(v):
-    """Numbers rounded for JSON; NaN (an empty bucket) and None become null; strings stay."""
-    if v is None or isinstance(v, str):
+    """Numbers rounded for JSON; NaN (an empty bucket) and None become null; strings and bools stay."""
+    if v is None or isinstance(v, (str, bool)):
         return v
-    if isinstance(v, (int,)) or (hasattr(v, "dtype") and v.dtype.kind in "iu"):
+    if hasattr(v, "dtype") and v.dtype.kind == "b":
+        return bool(v)
+    if isinstance(v, int) or (hasattr(v, "dtype") and v.dtype.kind in "iu"):
         return int(v)
     f = float(v)
     return None if f != f else round(f, 4)
@@ -115,17 +149,20 @@ def run(cfg: RunConfig, prepared: Prepared | None = None, callbacks: Iterable[Ca
     start = time.perf_counter()
     if training.stopped:  # a stopped run is kept with its curves; evaluating it would only cost time
         return RunResult(cfg, count_parameters(model), training, [], {}, [], model.cpu(),
-                         prepared.src_vocab, prepared.tgt_vocab, training.seconds, 0.0, task=prepared.data.name)
+                         prepared.src_vocab, prepared.tgt_vocab, training.seconds, 0.0, task=prepared.data.name,
+                         train_range=prepared.train_range)
     decodes = decode_split(model, prepared.data.test, prepared.test, prepared.tgt_vocab, prepared.edges,
                            beam=cfg.train.beam, device=device)
+    train_min, train_max = prepared.train_range
     # The evaluation's table becomes records once, here: RunResult, store and pages hold BucketRows.
-    buckets = [BucketRow.from_values(row)
+    buckets = [BucketRow.from_values(row).past_training(train_max)
                for row in bucket_table(decodes, prepared.data, prepared.edges).to_dict("records")]
-    overall = overall_metrics(decodes, prepared.data)
+    # The store keeps the training range with the overall metrics (no column of its own).
+    overall = {**overall_metrics(decodes, prepared.data), "train_min_len": train_min, "train_max_len": train_max}
     eval_seconds = time.perf_counter() - start
     return RunResult(cfg, count_parameters(model), training, buckets, overall, decodes, model.cpu(),
                      prepared.src_vocab, prepared.tgt_vocab, training.seconds, eval_seconds,
-                     task=prepared.data.name)
+                     task=prepared.data.name, train_range=(train_min, train_max))
 
 
 def results_frame(results: Iterable[RunResult]) -> pd.DataFrame:
