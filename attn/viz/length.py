@@ -10,19 +10,30 @@ from attn.records import METRIC_LABELS
 from attn.viz.theme import BAR_COLOR, inline_data, message_chart, require_columns, styled, theme, variant_color
 
 BAND = {"minmax": "min–max over seeds", "std": "±1 std over seeds"}
+MIN_SENTENCES = 30   # a bucket with fewer test sentences is drawn hollow: too few to trust its score
+UNSEEN_NOTE = "longer than any training sentence"
+UNSEEN_COLOR = "#7F7F7F"
 
 
 def bucket_summary(df: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Per variant x bucket over seeds: bucket, lo, hi, n, mean, std, min, max, seeds (rows, by lo)."""
+    """Per variant x bucket over seeds: bucket, lo, hi, n, mean, std, min, max, seeds (rows, by lo).
+
+    When `df` has an `unseen` column that is true somewhere (records.BucketRow.unseen: every source in
+    the bucket is longer than any training source), the summary has one too: true where every run says so.
+    """
     require_columns(df, ["variant", "seed", "bucket", "lo", "n", metric], "bucket_summary")
     frame = df.assign(value=pd.to_numeric(df[metric], errors="coerce")).dropna(subset=["value"])
     if frame.empty:
         return pd.DataFrame(columns=["variant", "bucket", "lo", "hi", "n", "mean", "std", "min", "max", "seeds"])
     hi = frame["hi"] if "hi" in frame else frame["lo"]
+    unseen = {}
+    if "unseen" in frame and frame["unseen"].fillna(False).astype(bool).any():
+        frame = frame.assign(unseen=frame["unseen"].fillna(False).astype(bool))
+        unseen = {"unseen": ("unseen", "all")}
     summary = (frame.assign(hi=hi).groupby(["variant", "bucket"], sort=False)
                .agg(lo=("lo", "min"), hi=("hi", "max"), n=("n", "max"), mean=("value", "mean"),
                     std=("value", "std"), min=("value", "min"), max=("value", "max"),
-                    seeds=("seed", "nunique"))
+                    seeds=("seed", "nunique"), **unseen)
                .reset_index())
     summary["std"] = summary["std"].fillna(0.0)
     return summary.sort_values(["lo", "variant"], kind="stable").reset_index(drop=True)
@@ -35,6 +46,12 @@ def metric_by_bucket(df: pd.DataFrame, metric: str = "bleu", style: str = "scree
     and the metric (bleu, chrf, exact, token_acc, align, aer; null where it does not apply). Lines
     are the mean over seeds; with two or more seeds a shaded band shows the spread (band="minmax":
     min to max, "std": mean +- 1 std). Buckets are ordered by `lo`.
+
+    Train short, test long: with an `unseen` column true for some buckets (records.BucketRow.unseen), a
+    shaded region covers them ("longer than any training sentence") and a rule ends the last bucket of
+    lengths seen in training. A bucket of fewer than MIN_SENTENCES test sentences is drawn hollow and
+    pale, its tooltip saying so ("n = 7: too few sentences to trust"). Without either, the chart is as
+    it always was.
     """
     th = theme(style)
     if metric not in METRIC_LABELS:
@@ -51,29 +68,72 @@ def metric_by_bucket(df: pd.DataFrame, metric: str = "bleu", style: str = "scree
         summary["band_lo"], summary["band_hi"] = summary["mean"] - summary["std"], summary["mean"] + summary["std"]
     order = list(dict.fromkeys(summary.sort_values("lo", kind="stable")["bucket"]))
     max_seeds = int(summary["seeds"].max())
+    unseen = _unseen_buckets(summary, order)
+    few = summary["n"] < MIN_SENTENCES
+    if few.any():
+        summary["few"] = few
+        summary["note"] = [f"n = {n}: too few sentences to trust" if f else "" for n, f in zip(summary["n"], few)]
+    # Unseen buckets are shaded band by band, so the scale becomes a band scale without gaps (the
+    # lines still run through the band centres); otherwise the x channel is as it always was.
+    scale = {"scale": alt.Scale(type="band", paddingInner=0, paddingOuter=0)} if unseen else {}
     x = alt.X("bucket:O", sort=order, title="source length (tokens)",
-              axis=alt.Axis(labelAngle=0, labelOverlap="greedy"))
+              axis=alt.Axis(labelAngle=0, labelOverlap="greedy"), **scale)
     y = alt.Y("mean:Q", title=label, scale=alt.Scale(zero=False, nice=True))
     color = variant_color(summary["variant"])
     tooltip = [alt.Tooltip("variant:N"), alt.Tooltip("bucket:N", title="source length"),
                alt.Tooltip("n:Q", title="n (sentences)"), alt.Tooltip("mean:Q", format=".1f"),
                alt.Tooltip("std:Q", format=".1f"), alt.Tooltip("seeds:Q")]
     base = alt.Chart().encode(x=x, color=color)
-    layers = []
+    layers = _unseen_layers(unseen, order, x, th) if unseen else []
     if max_seeds >= 2:
         band_layer = (base.transform_filter("datum.seeds >= 2").mark_area(opacity=0.18)
                       .encode(y=alt.Y("band_lo:Q", title=label), y2="band_hi:Q"))
         layers.append(band_layer)
-    layers += [base.mark_line().encode(y=y),
-               base.mark_point(filled=True, opacity=1).encode(y=y, tooltip=tooltip)]
+    layers.append(base.mark_line().encode(y=y))
+    if few.any():
+        layers += [base.transform_filter("!datum.few").mark_point(filled=True, opacity=1).encode(y=y, tooltip=tooltip),
+                   base.transform_filter("datum.few").mark_point(filled=False, opacity=0.45)
+                   .encode(y=y, tooltip=[*tooltip, alt.Tooltip("note:N", title="note")])]
+    else:
+        layers.append(base.mark_point(filled=True, opacity=1).encode(y=y, tooltip=tooltip))
     if max_seeds >= 2:
         subtitle = f"mean over {max_seeds} seeds; band: {BAND[band]}"
     else:
         subtitle = "one seed per variant (no spread shown)"
+    if unseen:
+        subtitle += f"; shaded: {UNSEEN_NOTE}"
+    if few.any():
+        subtitle += f"; hollow: fewer than {MIN_SENTENCES} sentences"
     chart = alt.layer(*layers, data=inline_data(summary)).properties(
         width=th.width, height=th.height,
         title=alt.TitleParams(f"{label} by source sentence length", subtitle=subtitle))
     return styled(chart, style)
+
+
+def _unseen_buckets(summary: pd.DataFrame, order: list[str]) -> list[str]:
+    """The buckets every run marks unseen, in `order`; [] without an `unseen` column."""
+    if "unseen" not in summary:
+        return []
+    marked = set(summary.groupby("bucket")["unseen"].all().loc[lambda s: s].index)
+    return [b for b in order if b in marked]
+
+
+def _unseen_layers(unseen: list[str], order: list[str], x: alt.X, th) -> list:
+    """A shaded band over each unseen bucket, a rule at the end of the last seen one, and the region's name."""
+    shade = (alt.Chart(inline_data(pd.DataFrame({"bucket": unseen, "note": UNSEEN_NOTE})))
+             .mark_rect(color=UNSEEN_COLOR, opacity=0.12)
+             .encode(x=x, tooltip=[alt.Tooltip("bucket:N", title="source length"), alt.Tooltip("note:N", title="")]))
+    first = pd.DataFrame({"bucket": [unseen[0]], "note": [UNSEEN_NOTE]})
+    name = (alt.Chart(inline_data(first)).mark_text(align="left", baseline="top", dx=4, dy=4, color=UNSEEN_COLOR,
+                                                    fontSize=th.label)
+            .encode(x=alt.X("bucket:O", sort=order, bandPosition=0), y=alt.value(0), text="note:N"))
+    seen = [b for b in order if b not in unseen]
+    if not seen or order.index(unseen[0]) == 0:
+        return [shade, name]
+    last_seen = pd.DataFrame({"bucket": [seen[-1]], "what": ["last bucket of lengths seen in training"]})
+    rule = (alt.Chart(inline_data(last_seen)).mark_rule(color=UNSEEN_COLOR, strokeDash=[5, 3])
+            .encode(x=alt.X("bucket:O", sort=order, bandPosition=1), tooltip=[alt.Tooltip("what:N", title="")]))
+    return [shade, rule, name]
 
 
 def length_histogram(lengths: Sequence[int], edges: Sequence[int], style: str = "screen"):

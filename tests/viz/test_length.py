@@ -45,3 +45,74 @@ def test_length_histogram_draws_a_rule_per_edge():
     assert edges == [0.5, 4.5, 12.5]
     labels = {r["label"]: r["n"] for r in rows(spec) if "label" in r}
     assert labels == {"1-4": 3, "5-12": 3}
+
+
+# ---- train short, test long: unseen buckets and buckets too small to trust -----------------------
+
+def _layers_with(spec, mark):
+    return [layer for layer in spec["layer"] if marks(layer) == [mark]]
+
+
+def test_without_unseen_buckets_or_small_ones_the_chart_is_as_before():
+    frame = bucket_frame().assign(n=length.MIN_SENTENCES)
+    plain = length.metric_by_bucket(frame, "bleu").to_dict()
+    assert length.metric_by_bucket(frame.assign(unseen=False), "bleu").to_dict() == plain
+    assert length.metric_by_bucket(frame.assign(unseen=None), "bleu").to_dict() == plain
+    assert marks(plain) == ["area", "line", "point"] and "shaded" not in plain["title"]["subtitle"]
+    assert not {"unseen", "few", "note"} & {key for row in rows(plain) for key in row}
+    assert all("scale" not in enc for enc in encodings(plain, "x"))
+    assert list(length.bucket_summary(frame.assign(unseen=False), "bleu").columns) == \
+        list(length.bucket_summary(frame, "bleu").columns)
+
+
+def _unseen_frame(past=29):
+    frame = bucket_frame().assign(n=50)
+    return frame.assign(unseen=frame["lo"] > past)
+
+
+def test_unseen_buckets_are_shaded_and_a_rule_ends_the_last_seen_bucket():
+    spec = length.metric_by_bucket(_unseen_frame(), "bleu").to_dict()   # 30 and 100-120 lie past 29
+    shade, = _layers_with(spec, "rect")
+    assert [r["bucket"] for r in spec["datasets"][shade["data"]["name"]]] == ["30", "100-120"]
+    assert shade["encoding"]["tooltip"][1]["field"] == "note"
+    rule, = _layers_with(spec, "rule")
+    assert [r["bucket"] for r in spec["datasets"][rule["data"]["name"]]] == ["20-29"]
+    assert rule["encoding"]["x"]["bandPosition"] == 1                    # at the end of its band
+    text, = _layers_with(spec, "text")
+    assert list(spec["datasets"][text["data"]["name"]]) == [{"bucket": "30", "note": length.UNSEEN_NOTE}]
+    assert any(enc.get("scale", {}).get("type") == "band" for enc in encodings(spec, "x"))
+    assert length.UNSEEN_NOTE in spec["title"]["subtitle"]
+    assert marks(spec).index("rect") < marks(spec).index("line")         # drawn behind the lines
+
+
+def test_when_every_bucket_is_unseen_there_is_no_rule():
+    spec = length.metric_by_bucket(_unseen_frame(past=0), "bleu").to_dict()
+    assert "rect" in marks(spec) and "rule" not in marks(spec)
+
+
+def test_a_bucket_unseen_for_only_some_runs_is_not_shaded():
+    frame = _unseen_frame()
+    frame.loc[(frame["bucket"] == "30") & (frame["seed"] == 0), "unseen"] = False
+    assert length.bucket_summary(frame, "bleu").groupby("bucket")["unseen"].all().to_dict() == {
+        "1-9": False, "10-19": False, "20-29": False, "30": False, "100-120": True}
+    spec = length.metric_by_bucket(frame, "bleu").to_dict()
+    shade, = _layers_with(spec, "rect")
+    assert [r["bucket"] for r in spec["datasets"][shade["data"]["name"]]] == ["100-120"]
+
+
+def test_buckets_of_fewer_than_30_sentences_are_hollow_with_a_note():
+    frame = bucket_frame().assign(n=length.MIN_SENTENCES)
+    frame.loc[frame["bucket"] == "30", "n"] = 7
+    frame.loc[frame["bucket"] == "1-9", "n"] = length.MIN_SENTENCES - 1
+    spec = length.metric_by_bucket(frame, "bleu").to_dict()
+    points = _layers_with(spec, "point")
+    filled = [p for p in points if p["mark"]["filled"]]
+    hollow = [p for p in points if not p["mark"]["filled"]]
+    assert len(filled) == len(hollow) == 1
+    assert filled[0]["transform"] == [{"filter": "!datum.few"}] and hollow[0]["transform"] == [{"filter": "datum.few"}]
+    assert hollow[0]["mark"]["opacity"] < 1
+    assert "note" in {t["field"] for t in hollow[0]["encoding"]["tooltip"]}
+    notes = {r["bucket"]: r["note"] for r in rows(spec) if "note" in r and r.get("variant") == "dot"}
+    assert notes == {"1-9": "n = 29: too few sentences to trust", "10-19": "", "20-29": "",
+                     "30": "n = 7: too few sentences to trust", "100-120": ""}
+    assert "hollow: fewer than 30 sentences" in spec["title"]["subtitle"]
