@@ -92,13 +92,14 @@ runner.shutdown()
 def prefill(home: str, n_runs: int) -> list[str]:
     """`n_runs` done runs from six real trainings, in groups of 3 variants x 3 seeds -> their ids."""
     from attn.config import preset
-    from attn.runs.workers import run_many
+    from attn.training.experiment import prepare, run
     tiny, lecture = preset("tiny"), preset("lecture")
     lecture = dataclasses.replace(lecture, train=dataclasses.replace(lecture.train, epochs=1))
     variants = ("none", "additive", "dot")
     configs = [base.with_variant(v) for base in (tiny, lecture) for v in variants]
     start = time.perf_counter()
-    results = run_many(configs, jobs=2)
+    prepared = {repr(base.data): prepare(base.data) for base in (tiny, lecture)}
+    results = [run(cfg, prepared[repr(cfg.data)]) for cfg in configs]  # in this process: copies are stored below
     log(f"trained 6 real runs for the store in {time.perf_counter() - start:.0f}s")
     tiny_results, lecture_results = results[:3], results[3:]
 

@@ -83,9 +83,8 @@ def cmd_preload(args) -> int:
         if todo:
             from attn.runs.runner import JobRunner# imports torch: only when something is trained
             runner = JobRunner(store, max_jobs=args.jobs)
-            for i in todo:
-                ids[i] = runner.submit(configs[i])
-                outcome[i] = "trained"
+            for i, run_id in zip(todo, runner.submit_many([configs[i] for i in todo])):  # all queued, or none
+                ids[i], outcome[i] = run_id, "trained"
             print(f"training {len(todo)} run{'s' if len(todo) != 1 else ''} of the {args.preset} preset "
                   f"({runner.max_jobs} at once); {len(configs) - len(todo)} already stored", file=sys.stderr)
         _wait(store, [(labels[i], ids[i]) for i in range(len(configs)) if outcome[i] != "cached"])

@@ -1,20 +1,22 @@
-"""The job runner: models train in worker processes, so no page waits and no crash spreads.
+"""The job runner: models train in worker processes, so no page or terminal waits and no crash spreads.
 
-`submit` puts a run in the store as `queued` and in a FIFO queue; a dispatcher thread starts up to
-`max_jobs` worker processes (forked from a fork server that has imported torch, see
-`parallel.mp_context`, so a run starts in a fraction of a second). Each worker trains one run
-at low priority and writes its progress to the store, where every page reads it. The store, not this
-object, is the truth about a run, so a watcher in another process sees what a worker does, and a
-server restarted after a crash finds every run it had (the ones it was training as `interrupted`).
+The one way a run is trained: the dashboard's pages, `python -m attn preload` and `python -m attn train`
+all submit here. `submit`/`submit_many` answer from the run cache (a finished run of the same config,
+seed and code version) or put new runs in the store as `queued` and in a FIFO queue; a dispatcher
+thread starts up to `max_jobs` worker processes (forked from a fork server that has imported torch,
+see `attn.runs.workers`), each training one run and writing its progress to the store, where every
+page reads it. The store, not this object, is the truth about a run, so a watcher in another process
+sees what a worker does, and the next process to open the store finds every run this one had (the
+ones it was training as `interrupted`).
 
-The interface is small on purpose (submit, cancel, status, progress, active, shutdown), so another
-backend (Ray, a cluster queue) can replace this one.
+The interface is small on purpose (submit, cancel, status, progress, active, wait, shutdown), so
+another backend (Ray, a cluster queue) can replace this one.
 """
 from __future__ import annotations
 
 import atexit
 import multiprocessing as mp
-import os
+import queue
 import signal
 import sys
 import threading
@@ -22,13 +24,18 @@ import time
 import traceback
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from attn.config import RunConfig, env_int
-from attn.runs.workers import cpu_count, mp_context, threads_per_job
-from attn.runs.store import ACTIVE, FINISHED, RunStore, process_alive, process_token
+from attn.runs import workers
+from attn.runs.store import ACTIVE, FINISHED, RunStore, StoreError, process_token
 
-CANCEL_POLL_SECONDS = 0.5   # a worker looks at its cancel flag at most this often
+if TYPE_CHECKING:
+    from attn.training.events import TrainEvent
+
 CANCEL_GRACE_SECONDS = 1.5  # a worker that has not stopped this long after a cancel is killed
+
+EventHandler = Callable[[str, "TrainEvent"], None]  # (run id, event)
 
 
 class JobError(RuntimeError):
@@ -48,24 +55,35 @@ class _Job:
 class JobRunner:
     """A FIFO queue of runs trained by at most `max_jobs` worker processes at once.
 
-    max_jobs:   concurrent trainings (default: $ATTN_MAX_JOBS, else one more than the cores)
-    max_queued: queued + training runs one session may have (default: $ATTN_MAX_QUEUED, else 6);
-                session None (the CLI, a script) is not limited
+    max_jobs:     concurrent trainings (default: $ATTN_MAX_JOBS, else one more than the cores)
+    max_queued:   queued + training runs one session may have (default: $ATTN_MAX_QUEUED, else 6);
+                  session None (the CLI, a script) is not limited
+    nice:         niceness added to each worker: 10 (default) yields the CPU to a server answering
+                  pages; the CLI, which only waits, passes 0
+    events:       True: workers also send every TrainEvent to this process, read by `wait_many`
+                  (the CLI's progress bars); the store records them either way
+    cancel_grace: seconds a training worker may take to stop after a cancel before it is killed
+                  (default: $ATTN_CANCEL_GRACE, whole seconds, else 1.5)
     """
 
     def __init__(self, store: RunStore | None = None, max_jobs: int | None = None,
-                 max_queued: int | None = None, poll_seconds: float = 0.1):
+                 max_queued: int | None = None, poll_seconds: float = 0.1, *, nice: int = 10,
+                 events: bool = False, cancel_grace: float | None = None):
         self.store = store if store is not None else RunStore()
         # one more worker than cores: the lecture demo's three variants train side by side on 2 cores
-        self.max_jobs = max_jobs or env_int("ATTN_MAX_JOBS", cpu_count() + 1)
+        self.max_jobs = max_jobs or env_int("ATTN_MAX_JOBS", workers.cpu_count() + 1)
         self.max_queued = max_queued or env_int("ATTN_MAX_QUEUED", 6)
-        self.poll_seconds = poll_seconds
-        self._context = mp_context()
+        self.poll_seconds, self.nice = poll_seconds, nice
+        self.cancel_grace = cancel_grace if cancel_grace is not None else (env_int("ATTN_CANCEL_GRACE", 0)
+                                                                          or CANCEL_GRACE_SECONDS)
+        self._context = workers.mp_context()
+        self._want_events = events
+        self._events = None  # made with the first worker: a command answered from the cache starts no process
         self._lock = threading.Condition()
         self._queue: deque[_Job] = deque()
         self._running: dict[str, _Job] = {}
         self._closed = False
-        self.store.mark_interrupted()  # what a previous server left behind can be resubmitted
+        self.store.mark_interrupted()  # what a process that is gone left behind can be resubmitted
         # Workers are started from this thread only: where they are spawned, Linux kills them when
         # the thread that started them ends (PR_SET_PDEATHSIG), and this thread lives as long as the
         # runner; forked from the fork server, they die with it, and it with this process.
@@ -75,32 +93,60 @@ class JobRunner:
 
     # -- the interface
 
-    def submit(self, cfg: RunConfig, session: str | None = None, name: str | None = None) -> str:
-        """Queue a run -> its id. A finished identical run (cache) or a queued one is returned as is."""
-        if not isinstance(cfg, RunConfig):
-            raise JobError(f"submit takes a RunConfig, got {type(cfg).__name__}")
-        cfg = RunConfig.from_dict(cfg.to_dict())  # re-checked against the limits in force now
-        cached = self.store.find_cached(cfg)
-        if cached is not None:
-            return cached
-        key = (cfg.key(), cfg.seed)
+    def submit(self, cfg: RunConfig, session: str | None = None, name: str | None = None,
+               cache: bool = True) -> str:
+        """Queue a run -> its id. A finished identical run (cache) or a queued one is returned as is;
+        cache=False trains it again even when a finished one is stored."""
+        return self.submit_many([cfg], session=session, names=None if name is None else [name], cache=cache)[0]
+
+    def submit_many(self, configs: Sequence[RunConfig], session: str | None = None,
+                    names: Sequence[str | None] | None = None, cache: bool = True) -> list[str]:
+        """Queue the runs of one request (a click, a command) -> their ids, in the order of `configs`.
+
+        All or none: every config is checked first, then the new runs are created in ONE store
+        transaction and queued together, so a caller interrupted midway leaves no half of a demo.
+        A run answered from the cache (unless cache=False) or already queued or training here is
+        returned as is, and identical configs in the list share one run.
+        """
+        configs = list(configs)
+        names = [None] * len(configs) if names is None else list(names)
+        if len(names) != len(configs):
+            raise JobError(f"submit_many got {len(configs)} configs and {len(names)} names; give one name per "
+                           "config (None for the default) or no names")
+        checked = []
+        for cfg in configs:
+            if not isinstance(cfg, RunConfig):
+                raise JobError(f"submit takes a RunConfig, got {type(cfg).__name__}")
+            checked.append(RunConfig.from_dict(cfg.to_dict()))  # re-checked against the limits in force now
+        keys = [(cfg.key(), cfg.seed) for cfg in checked]
+        ids = [self.store.find_cached(cfg) if cache else None for cfg in checked]
         with self._lock:
             if self._closed:
                 raise JobError("the job runner has been shut down; no new runs are accepted")
             jobs = [*self._queue, *self._running.values()]
-            for job in jobs:
-                if job.key == key and job.cancel_at is None:
-                    return job.run_id  # two visitors asking for the same run share one training
-            if session is not None:
+            # two visitors asking for the same run share one training (not one that has ended: a worker
+            # that has stored its result may not have been reaped yet, and cache=False wants a new run)
+            wanted = {key for i, key in enumerate(keys) if ids[i] is None}
+            shared = {job.key: job.run_id for job in jobs if job.key in wanted and job.cancel_at is None
+                      and (job.process is None or self.store.status(job.run_id) in ACTIVE)}
+            new: dict[tuple, int] = {}  # key -> index of the first config that creates it
+            for i, key in enumerate(keys):
+                if ids[i] is None and key not in shared and key not in new:
+                    new[key] = i
+            if session is not None and new:
                 mine = sum(job.session == session for job in jobs)
-                if mine >= self.max_queued:
-                    raise JobError(f"you already have {mine} runs queued or training, the most one visitor may "
-                                   f"have at once (ATTN_MAX_QUEUED={self.max_queued}); wait for one to finish "
-                                   "or cancel one")
-            run_id = self.store.create_run(cfg, name=name, session=session, status="queued")
-            self._queue.append(_Job(run_id, session, key))
+                if mine + len(new) > self.max_queued:
+                    raise JobError(f"you already have {mine} runs queued or training and asked for {len(new)} "
+                                   f"more; one visitor may have at most {self.max_queued} at once "
+                                   f"(ATTN_MAX_QUEUED={self.max_queued}); wait for one to finish or cancel one")
+            created = self.store.create_runs([checked[i] for i in new.values()],
+                                             names=[names[i] for i in new.values()],
+                                             session=session, status="queued") if new else []
+            for key, run_id in zip(new, created):
+                shared[key] = run_id
+                self._queue.append(_Job(run_id, session, key))
             self._lock.notify_all()
-        return run_id
+        return [run_id if run_id is not None else shared[key] for run_id, key in zip(ids, keys)]
 
     def resubmit(self, run_id: str, session: str | None = None, name: str | None = None) -> str:
         """Train a stored run's config again (an interrupted or failed run) -> the new run's id."""
@@ -134,12 +180,23 @@ class JobRunner:
 
     def wait(self, run_id: str, timeout: float | None = None) -> str:
         """Block until `run_id` has finished (or `timeout` seconds passed) -> its status."""
+        return self.wait_many([run_id], timeout=timeout)[run_id]
+
+    def wait_many(self, run_ids: Sequence[str], on_event: EventHandler | None = None,
+                  timeout: float | None = None) -> dict[str, str]:
+        """Block until every run has finished (or `timeout` seconds passed) -> {run id: status}.
+
+        With `events=True`, `on_event(run_id, event)` gets the workers' training events meanwhile,
+        in this thread; the events still in flight when the last run ends are delivered too.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            status = self.store.status(run_id)
-            if status in FINISHED or (deadline is not None and time.monotonic() > deadline):
-                return status
-            time.sleep(0.05)
+        pending = list(dict.fromkeys(run_ids))
+        while pending and (deadline is None or time.monotonic() < deadline):
+            pending = [run_id for run_id in pending if self.store.status(run_id) not in FINISHED]
+            if pending:
+                self._relay(on_event, wait=0.05)
+        self._relay(on_event, wait=0.0)
+        return {run_id: self.store.status(run_id) for run_id in run_ids}
 
     def shutdown(self) -> None:
         """Stop the dispatcher and every worker; runs not finished become `interrupted` (resubmittable)."""
@@ -158,13 +215,31 @@ class JobRunner:
         for job in queued + running:
             try:
                 if self.store.status(job.run_id) in ACTIVE:
-                    self.store.set_status(job.run_id, "interrupted", error="the server stopped before this run "
-                                          "finished; resubmit it to train it again")
+                    self.store.set_status(job.run_id, "interrupted", error="the process that queued this run "
+                                          "stopped before it finished; resubmit it to train it again")
             except Exception as exc:  # a store gone with the server must not hide the other runs
                 print(f"attn.runs.runner: could not mark run {job.run_id} interrupted: {exc}", file=sys.stderr)
         if self._thread is not threading.current_thread():
             self._thread.join(5)
+        if self._events is not None:
+            self._events.close()
         atexit.unregister(self.shutdown)
+
+    # -- events from the workers
+
+    def _relay(self, on_event: EventHandler | None, wait: float) -> None:
+        """Hand the events that have arrived to `on_event`, waiting up to `wait` s for the first."""
+        if self._events is None:
+            time.sleep(wait)
+            return
+        try:
+            item = self._events.get(timeout=wait) if wait > 0 else self._events.get_nowait()
+            while True:
+                if on_event is not None:
+                    on_event(*item)
+                item = self._events.get_nowait()
+        except queue.Empty:
+            pass
 
     # -- the dispatcher thread
 
@@ -175,22 +250,35 @@ class JobRunner:
                     return
                 try:
                     self._reap()
+                    self._drop_cancelled()
                     self._start_queued()
                 except Exception:  # the dispatcher must outlive a store hiccup
                     traceback.print_exc()
                 self._lock.wait(self.poll_seconds)
 
+    def _drop_cancelled(self) -> None:
+        """Queued runs cancelled through the store by another process end now, not when they would start."""
+        for job in list(self._queue):
+            try:
+                cancelled = self.store.cancel_requested(job.run_id)
+            except StoreError:  # deleted while it waited: nothing left to train or to record
+                self._queue.remove(job)
+                continue
+            if cancelled:
+                self._queue.remove(job)
+                self.store.set_status(job.run_id, "cancelled", error="cancelled before it started")
+
     def _start_queued(self) -> None:
         while self._queue and len(self._running) < self.max_jobs:
             job = self._queue.popleft()
-            if self.store.cancel_requested(job.run_id):  # cancelled through the store by another process
-                self.store.set_status(job.run_id, "cancelled", error="cancelled before it started")
-                continue
+            if self._want_events and self._events is None:
+                self._events = self._context.Queue()
             job.process = self._context.Process(
-                target=_work, name=f"attn-run-{job.run_id}", daemon=True,
-                args=(str(self.store.home), job.run_id, threads_per_job(self.max_jobs), process_token()))
+                target=workers.work, name=f"attn-run-{job.run_id}", daemon=True,
+                args=(str(self.store.home), job.run_id, workers.threads_per_job(self.max_jobs), process_token(),
+                      self.nice, self.store.flush_seconds, self._events))
             try:
-                job.process.start()
+                workers.start(job.process)
             except Exception as exc:  # a run that cannot start must not stay "queued" for ever
                 self.store.set_status(job.run_id, "failed", error=f"the worker process could not start: {exc}")
                 continue
@@ -200,7 +288,7 @@ class JobRunner:
         for run_id, job in list(self._running.items()):
             process = job.process
             if process.exitcode is None:
-                if job.cancel_at is not None and time.monotonic() - job.cancel_at > CANCEL_GRACE_SECONDS:
+                if job.cancel_at is not None and time.monotonic() - job.cancel_at > self.cancel_grace:
                     process.kill()  # stuck outside the training loop (loading data, evaluating)
                 elif job.cancel_at is None and self.store.cancel_requested(run_id):
                     job.cancel_at = time.monotonic()  # asked through the store by another process
@@ -210,7 +298,8 @@ class JobRunner:
             if self.store.status(run_id) not in ACTIVE:
                 continue  # the worker recorded how it ended
             if job.cancel_at is not None:
-                self.store.set_status(run_id, "cancelled", error="stopped by request")
+                self.store.set_status(run_id, "cancelled", error=f"stopped by request (killed: it had not "
+                                      f"stopped itself {self.cancel_grace:g} s after the request)")
             elif process.exitcode < 0:
                 self.store.set_status(run_id, "interrupted", error=f"the worker process was killed by "
                                       f"{_signal_name(-process.exitcode)}; resubmit the run to train it again")
@@ -224,80 +313,3 @@ def _signal_name(number: int) -> str:
         return signal.Signals(number).name
     except ValueError:
         return f"signal {number}"
-
-
-# ------------------------------------------------------------------------------------ worker process
-
-class _Stopped(Exception):
-    def __init__(self, status: str, reason: str):
-        super().__init__(reason)
-        self.status, self.reason = status, reason
-
-
-class _StopCheck:
-    """`should_stop` for the trainer: raises _Stopped on a cancel request or when the server is gone.
-
-    Raising (rather than returning True) also skips the test-set evaluation of a run nobody wants.
-    """
-
-    def __init__(self, store: RunStore, run_id: str, runner: str):
-        self.store, self.run_id, self.runner = store, run_id, runner  # runner: its process_token
-        self.parent = os.getppid()  # the fork server, which ends when the runner does
-        self.last = 0.0
-
-    def __call__(self) -> bool:
-        now = time.monotonic()
-        if now - self.last < CANCEL_POLL_SECONDS:
-            return False
-        self.last = now
-        if os.getppid() != self.parent or not process_alive(self.runner):
-            raise _Stopped("interrupted", "the server process that started this run stopped; resubmit it "
-                                          "to train it again")
-        if self.store.cancel_requested(self.run_id):
-            raise _Stopped("cancelled", "stopped by request")
-        return False
-
-
-def _die_with_parent() -> None:
-    """Linux: be killed when the parent dies, even by SIGKILL (prctl PR_SET_PDEATHSIG).
-
-    The parent is the fork server, which exits as soon as the runner's process is gone (or, where
-    workers are spawned, the runner's dispatcher thread itself).
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # the parent check in _StopCheck still ends the run within half a second
-
-
-def _work(home: str, run_id: str, threads: int, runner: str) -> None:
-    """One run in a worker process: train, record progress, store the result or how it ended."""
-    _die_with_parent()
-    try:
-        os.nice(10)  # training yields the CPU to the server answering pages
-    except (AttributeError, OSError):
-        pass
-    import torch
-    from attn.training.experiment import run
-    torch.set_num_threads(threads)
-    store = RunStore(home)
-    stop = _StopCheck(store, run_id, runner)
-    try:
-        store.set_status(run_id, "running", pid=os.getpid())
-        stop()  # the server may have gone, or a cancel come, while this process started
-        result = run(store.config(run_id), callbacks=[store.recorder(run_id)], should_stop=stop)
-        if store.cancel_requested(run_id):
-            raise _Stopped("cancelled", "stopped by request")
-        store.save_result(run_id, result)
-    except _Stopped as stopped:
-        store.flush(run_id)  # the curves so far are kept
-        store.set_status(run_id, stopped.status, error=stopped.reason)
-    except Exception as exc:
-        traceback.print_exc()
-        try:
-            store.flush(run_id)
-        finally:
-            store.set_status(run_id, "failed", error=f"{type(exc).__name__}: {exc}")

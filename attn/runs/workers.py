@@ -1,28 +1,26 @@
-"""Several runs at once in worker processes, one torch thread per core each.
+"""The worker side of the job runner: where worker processes come from and what one of them does.
 
 On a small CPU, parallel single-thread trainings beat one multi-thread training in total throughput
-(measured on 2 cores: 2 x 9.2k vs 12.7k target tokens/s), so a comparison of three variants runs them
-side by side. Workers come from a fork server (see `mp_context`) and send their training events back
-on a queue, so the caller can draw one progress display for all of them.
+(measured on 2 cores: 2 x 9.2k vs 12.7k target tokens/s), so a comparison of three variants trains
+them side by side, one process each. Workers are forked from a fork server that has imported torch
+(see `mp_context`), so a run starts in a fraction of a second; `start` launches one without the
+caller's `__main__` script; `work` is the process's whole life: train one stored run, record its
+progress in the store, store its result or how it ended.
 """
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import queue
+import signal
+import sys
 import threading
-from concurrent.futures import ProcessPoolExecutor
-from typing import TYPE_CHECKING, Callable, Sequence
+import time
+import traceback
+import types
 
-from attn.config import RunConfig
-from attn.data.pairs import ParallelData
+from attn.runs.store import RunStore, process_alive
 
-if TYPE_CHECKING:  # torch is imported where it is used: creating Workers must not wait for it
-    from attn.training.events import TrainEvent
-
-EventHandler = Callable[[int, "TrainEvent"], None]
-
-_events = None  # the worker's end of the event queue
+CANCEL_POLL_SECONDS = 0.5   # a worker looks at its cancel flag at most this often
 
 
 def cpu_count() -> int:
@@ -31,62 +29,6 @@ def cpu_count() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
-
-
-_launch_lock = threading.Lock()
-
-
-def _preparation_without_main(original):
-    """multiprocessing's `spawn.get_preparation_data`, minus the parent's __main__ script.
-
-    A new process re-runs the parent's __main__ file, for functions defined there. Ours live in attn
-    modules, and under Streamlit __main__ is the page script being run (its ScriptRunner puts the
-    page in sys.modules["__main__"]): a worker must not execute a page.
-    """
-    def prepare(name):
-        data = original(name)
-        data.pop("init_main_from_path", None)
-        data.pop("init_main_from_name", None)
-        return data
-    return prepare
-
-
-if "forkserver" in mp.get_all_start_methods():
-    from multiprocessing import context as _mp_context, popen_forkserver, spawn as _mp_spawn
-
-    class _Popen(popen_forkserver.Popen):
-        def _launch(self, process_obj):
-            with _launch_lock:  # the patch is module-wide: one launch at a time
-                original = _mp_spawn.get_preparation_data
-                _mp_spawn.get_preparation_data = _preparation_without_main(original)
-                try:
-                    super()._launch(process_obj)
-                finally:
-                    _mp_spawn.get_preparation_data = original
-
-    class _WorkerProcess(_mp_context.ForkServerProcess):
-        @staticmethod
-        def _Popen(process_obj):
-            return _Popen(process_obj)
-
-    class _WorkerContext(_mp_context.ForkServerContext):
-        Process = _WorkerProcess
-
-
-def mp_context():
-    """Where worker processes come from: a fork server that has imported torch and the model code.
-
-    A spawned worker starts a fresh interpreter and imports torch, pandas and sacrebleu (about 2 s of
-    CPU each); three workers and the parent importing at once on 2 cores cost the lecture demo ~4 s
-    before its first step. The fork server imports them once and forks every worker from there. It
-    never runs a tensor operation itself, so no torch thread pool exists at the fork, which is what
-    makes a plain fork of a torch process unsafe. Platforms without fork servers spawn.
-    """
-    if "forkserver" not in mp.get_all_start_methods():
-        return mp.get_context("spawn")
-    ctx = _WorkerContext()  # the fork server, with workers that never run the caller's __main__
-    ctx.set_forkserver_preload(["attn.training.experiment"])  # no effect once the server runs
-    return ctx
 
 
 def default_jobs(runs: int, cores: int | None = None) -> int:
@@ -105,109 +47,135 @@ def threads_per_job(jobs: int, cores: int | None = None) -> int:
     return max(1, (cores or cpu_count()) // max(1, jobs))
 
 
-def _init_worker(threads: int, events) -> None:
-    global _events
+def mp_context():
+    """Where worker processes come from: a fork server that has imported torch and the model code.
+
+    A spawned worker starts a fresh interpreter and imports torch, pandas and sacrebleu (about 2 s of
+    CPU each); three workers and the parent importing at once on 2 cores cost the lecture demo ~4 s
+    before its first step. The fork server imports them once and forks every worker from there. It
+    never runs a tensor operation itself, so no torch thread pool exists at the fork, which is what
+    makes a plain fork of a torch process unsafe. Platforms without fork servers spawn.
+    """
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    # no effect once the server runs; `work` is unpickled from attn.runs.workers in every worker
+    ctx.set_forkserver_preload(["attn.training.experiment", "attn.runs.workers"])
+    return ctx
+
+
+_launch_lock = threading.Lock()
+
+
+def start(process: mp.process.BaseProcess) -> None:
+    """`process.start()`, with a `__main__` that names no script while the process is launched.
+
+    multiprocessing has a new process re-run the parent's `__main__` file (for functions defined
+    there), reading `sys.modules["__main__"]` when it is started. Our workers run attn functions only,
+    and under Streamlit `__main__` is the page script being run (its ScriptRunner installs the page
+    as `sys.modules["__main__"]`): a worker must not execute a page. So, during the launch only,
+    `__main__` is a module without a file or spec, which multiprocessing leaves alone. Public
+    interfaces only (sys.modules, Process.start); tests/runs/test_workers.py checks the effect.
+    """
+    with _launch_lock:  # sys.modules is process-wide: one launch at a time
+        main = sys.modules.get("__main__")
+        placeholder = types.ModuleType("__main__")  # no __file__, __spec__ None: nothing to re-run
+        sys.modules["__main__"] = placeholder
+        try:
+            process.start()
+        finally:
+            if sys.modules.get("__main__") is placeholder:  # Streamlit may have installed a new page
+                sys.modules["__main__"] = main
+
+
+# ------------------------------------------------------------------------------------ worker process
+
+class Stopped(Exception):
+    """Raised by StopCheck inside the training loop: the run ends with `status` and `reason`."""
+
+    def __init__(self, status: str, reason: str):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+class StopCheck:
+    """`should_stop` for the trainer: raises Stopped on a cancel request or when the runner is gone.
+
+    Raising (rather than returning True) also skips the test-set evaluation of a run nobody wants.
+    """
+
+    def __init__(self, store: RunStore, run_id: str, runner: str):
+        self.store, self.run_id, self.runner = store, run_id, runner  # runner: its process_token
+        self.parent = os.getppid()  # the fork server, which ends when the runner does
+        self.last = 0.0
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if now - self.last < CANCEL_POLL_SECONDS:
+            return False
+        self.last = now
+        if os.getppid() != self.parent or not process_alive(self.runner):
+            raise Stopped("interrupted", "the process that started this run stopped; resubmit it to train "
+                                         "it again")
+        if self.store.cancel_requested(self.run_id):
+            raise Stopped("cancelled", "stopped by request")
+        return False
+
+
+def _die_with_parent() -> None:
+    """Linux: be killed when the parent dies, even by SIGKILL (prctl PR_SET_PDEATHSIG).
+
+    The parent is the fork server, which exits as soon as the runner's process is gone (or, where
+    workers are spawned, the runner's dispatcher thread itself).
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # the parent check in StopCheck still ends the run within half a second
+
+
+def work(home: str, run_id: str, threads: int, runner: str, nice: int = 10, flush_seconds: float = 0.5,
+         events=None) -> None:
+    """One run in a worker process: train, record progress, store the result or how it ended.
+
+    runner:  the process_token of the process whose JobRunner started this worker
+    nice:    added to the worker's niceness (10: training yields the CPU to a server answering pages)
+    events:  a multiprocessing queue that receives (run_id, TrainEvent) for every event, or None
+    """
+    _die_with_parent()
+    # Ctrl-C in a terminal reaches the whole process group; the runner decides what a worker does
+    # (cancel, and the worker stops itself within a batch), so the worker does not die of it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if nice:
+        try:
+            os.nice(nice)
+        except (AttributeError, OSError):
+            pass
     import torch
+    from attn.training.experiment import run
     torch.set_num_threads(threads)
-    _events = events
-
-
-def _warm_up() -> None:
-    """Import what a run needs, so a worker is ready by the time the data is."""
-    from attn.training import evaluate, experiment  # noqa: F401  (pandas, sacrebleu and the model code)
-
-
-def _run_in_worker(index: int, cfg: RunConfig, data: ParallelData | None):
-    from attn.training.experiment import prepare, run
-    prepared = prepare(cfg.data, data)
-    result = run(cfg, prepared, callbacks=[lambda e: _events.put((index, e))])
-    return index, result
-
-
-class Workers:
-    """A pool of training workers whose start-up begins as soon as it is created.
-
-    The fork server's interpreter start and torch import (2-3 s on a small CPU) run while the caller
-    loads the data; the workers are forked from it when the runs are submitted:
-
-        with Workers(jobs) as workers:
-            data = load_data(cfg.data)
-            results = workers.run(configs, data, on_event)
-    """
-
-    def __init__(self, jobs: int):
-        self.jobs = max(1, jobs)
-        ctx = mp_context()
-        self._events = ctx.Queue()
-        self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=ctx, initializer=_init_worker,
-                                         initargs=(threads_per_job(self.jobs), self._events))
-        if ctx.get_start_method() == "forkserver":
-            import multiprocessing.forkserver
-            multiprocessing.forkserver.ensure_running()  # returns at once; the server imports meanwhile
-        else:
-            for _ in range(self.jobs):  # spawned workers import torch each, beside the data loading
-                self._pool.submit(_warm_up)
-
-    def __enter__(self) -> "Workers":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def run(self, configs: Sequence[RunConfig], data: ParallelData | None = None,
-            on_event: EventHandler | None = None) -> list:
-        """Train and evaluate every config in the workers; results in the order of `configs`."""
-        futures = [self._pool.submit(_run_in_worker, i, cfg, data) for i, cfg in enumerate(configs)]
-        results: list = [None] * len(configs)
-        pending = set(futures)
-        while pending:
-            try:
-                index, event = self._events.get(timeout=0.2)
-                if on_event:
-                    on_event(index, event)
-            except queue.Empty:
-                pass
-            for f in [f for f in pending if f.done()]:
-                pending.discard(f)
-                index, result = f.result()
-                results[index] = result
-        while True:  # events still in flight after the last run ended
-            try:
-                index, event = self._events.get_nowait()
-            except queue.Empty:
-                break
-            if on_event:
-                on_event(index, event)
-        return results
-
-
-def run_in_process(configs: Sequence[RunConfig], data: ParallelData | None = None,
-                   on_event: EventHandler | None = None) -> list:
-    """Every config one after another in this process, with all its torch threads."""
-    from attn.training.experiment import prepare, run
-    results = []
-    prepared_cache: dict = {}
-    for i, cfg in enumerate(configs):
-        key = repr(cfg.data)
-        if key not in prepared_cache:
-            prepared_cache[key] = prepare(cfg.data, data)
-        callbacks = [lambda e, i=i: on_event(i, e)] if on_event else []
-        results.append(run(cfg, prepared_cache[key], callbacks=callbacks))
-    return results
-
-
-def run_many(configs: Sequence[RunConfig], data: ParallelData | None = None, jobs: int | None = None,
-             on_event: EventHandler | None = None) -> list:
-    """Train and evaluate every config; results come back in the order of `configs`.
-
-    `data` (already loaded) is shared by every run; None loads each run's `cfg.data` in its worker.
-    With one job, runs go one after another in this process with all cores.
-    """
-    jobs = max(1, min(jobs or default_jobs(len(configs)), len(configs)))
-    if jobs == 1:
-        return run_in_process(configs, data, on_event)
-    with Workers(jobs) as workers:
-        return workers.run(configs, data, on_event)
+    store = RunStore(home, flush_seconds=flush_seconds)
+    stop = StopCheck(store, run_id, runner)
+    callbacks = [store.recorder(run_id)]
+    if events is not None:
+        events.cancel_join_thread()  # a reader that stopped reading must not keep this process from exiting
+        callbacks.append(lambda event: events.put((run_id, event)))
+    try:
+        store.set_status(run_id, "running", pid=os.getpid())
+        stop()  # the runner may have gone, or a cancel come, while this process started
+        result = run(store.config(run_id), callbacks=callbacks, should_stop=stop)
+        if store.cancel_requested(run_id):
+            raise Stopped("cancelled", "stopped by request")
+        store.save_result(run_id, result)
+    except Stopped as stopped:
+        store.flush(run_id)  # the curves so far are kept
+        store.set_status(run_id, stopped.status, error=stopped.reason)
+    except Exception as exc:
+        traceback.print_exc()
+        try:
+            store.flush(run_id)
+        finally:
+            store.set_status(run_id, "failed", error=f"{type(exc).__name__}: {exc}")

@@ -1,7 +1,8 @@
 """The speed benchmark behind `python -m attn bench`: figures printed, never asserted.
 
 Two numbers: the wall time of the lecture preset (three variants, one seed, data + train + evaluate,
-as `python -m attn train --preset lecture` runs it), and the training throughput in target tokens per
+as `python -m attn train --preset lecture --no-store` runs it: measured by attn.cli.train.lecture_seconds,
+since the job runner is a layer above this one), and the training throughput in target tokens per
 second of each variant at the lecture preset's sizes on the reverse task (source lengths 3-20 over
 40 symbols), measured in one process with all cores after a few warm-up steps.
 """
@@ -59,22 +60,12 @@ def throughput(variant: str, steps: int = 60, warmup: int = 5, prepared=None) ->
     return tokens_per_second(model, prepared, cfg.train.batch, steps, warmup, optimizer, cfg.train.clip)
 
 
-def lecture_seconds() -> float:
-    """Wall time of the lecture demo: load data, train the three variants, evaluate."""
-    from attn.runs.workers import Workers, default_jobs
-    start = time.perf_counter()
-    base = preset("lecture")
-    configs = [base.with_variant(v) for v in ("none", "additive", "dot")]
-    with Workers(default_jobs(len(configs))) as workers:  # as `python -m attn train` runs it
-        from attn.data.load import load_data
-        workers.run(configs, load_data(base.data))
-    return time.perf_counter() - start
-
-
-def run_benchmark(lecture: bool = True, steps: int = 60) -> dict:
+def run_benchmark(lecture_seconds: float | None = None, steps: int = 60) -> dict:
+    """The report: `lecture_seconds` as the caller measured it (attn.cli.train.lecture_seconds; None:
+    skipped), then the throughput of each variant over `steps` timed steps."""
     cfg = preset("lecture")
     report = {
-        "lecture_seconds": round(lecture_seconds(), 2) if lecture else None,
+        "lecture_seconds": None if lecture_seconds is None else round(lecture_seconds, 2),
         "train_tokens_per_s": {v: round(throughput(v, steps)) for v in ("none", "additive", "dot")},
         "config": {"emb": cfg.model.emb, "hidden": cfg.model.hidden, "batch": cfg.train.batch,
                    "style": cfg.model.style, "epochs": cfg.train.epochs, "n_train": cfg.data.n_train,

@@ -1,4 +1,7 @@
-"""`python -m attn train`: the per-bucket table, the --out JSON, imported corpora and worker processes."""
+"""`python -m attn train`: the per-bucket table, the --out JSON, imported corpora and worker processes.
+
+The runner's side of `train` (the cache, --retrain, --no-store, Ctrl-C, kill -9) is in test_train_runs.py.
+"""
 from __future__ import annotations
 
 import json
@@ -21,6 +24,11 @@ def test_side_by_side_workers_get_one_thread_each():
     assert threads_per_job(3, cores=2) == 1 and threads_per_job(2, cores=8) == 4
 
 
+@pytest.fixture(autouse=True)
+def _home(tmp_path, monkeypatch):
+    monkeypatch.setenv("ATTN_HOME", str(tmp_path / "home"))  # never ./runs, whatever a test passes
+
+
 def _train(tmp_path, capsys, *argv):
     out = tmp_path / "results.json"
     code = main(["train", *argv, "--out", str(out), "--no-store"])
@@ -29,7 +37,7 @@ def _train(tmp_path, capsys, *argv):
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
-def test_train_writes_the_documented_json_in_process_and_in_workers(tmp_path, capsys, jobs):
+def test_train_writes_the_documented_json_with_one_or_two_workers(tmp_path, capsys, jobs):
     code, result, captured = _train(tmp_path, capsys, "--preset", "tiny", "--variants", "none,dot",
                                     "--seeds", "0", "--jobs", jobs)
     assert code == 0, captured.err

@@ -1,0 +1,243 @@
+"""`python -m attn train`: the dashboard's job runner, from a terminal.
+
+The runs go to the same JobRunner the pages use, so a request the store has already answered comes
+back from the run cache at once (`--retrain` trains it again), every trained run is stored once, a
+Ctrl-C cancels the runs (each stops within a batch and keeps its curves), and a process killed with -9
+leaves them `interrupted` for whoever opens the store next. `--no-store` trains in a temporary store
+that is removed afterwards. Results (tables, `--out` JSON) are read back from the store.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import shutil
+import sys
+import tempfile
+import time
+from typing import Sequence
+
+from attn.config import ConfigError, RunConfig, VARIANTS
+from attn.cli.progress import Progress
+
+
+def train_command(args, base: RunConfig) -> int:
+    """Train (or answer from the store) every variant x seed of `base`; print the tables, write --out."""
+    from attn.runs.workers import default_jobs
+    start = time.perf_counter()
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    for v in variants:
+        if v not in VARIANTS:
+            raise ConfigError(f"--variants: unknown variant {v!r}; valid: {', '.join(VARIANTS)}")
+    seeds = _int_list(args.seeds, "seeds")
+    n_runs = len(variants) * len(seeds)
+    jobs = max(1, min(args.jobs or default_jobs(n_runs), n_runs))
+    from attn.data.load import load_data  # pure Python; the workers import torch in their fork server
+    from attn.runs.runner import JobRunner
+    with _run_store(temporary=args.no_store) as store:
+        data = None
+        if base.data.corpus:  # the corpus's content hash is part of the config, so of the cache key
+            data = load_data(base.data)
+            if data.report.get("sha256"):
+                base = dataclasses.replace(base, data=dataclasses.replace(base.data,
+                                                                          corpus_sha256=data.report["sha256"]))
+        configs = [base.with_variant(v, seed=s) for s in seeds for v in variants]
+        labels = [f"{c.model.variant} seed {c.seed}" for c in configs]
+        progress = Progress(labels)
+        runner = JobRunner(store, max_jobs=jobs, nice=0, events=True)
+        ids: list[str] = []
+        try:
+            ids = runner.submit_many(configs, cache=not args.retrain)
+            cached = [store.status(run_id) == "done" for run_id in ids]
+            if data is None:
+                data = load_data(base.data)  # for the lines below; the workers load their own meanwhile
+            if data.report:
+                _print_report(data.report)
+            print(f"{data.name}: {len(data.train)} train / {len(data.valid)} valid / {len(data.test)} test pairs; "
+                  f"{len(configs)} runs ({jobs} at a time), {base.model.style} decoder, emb {base.model.emb}, "
+                  f"hidden {base.model.hidden}, {base.train.epochs} epochs", file=sys.stderr)
+            for i, run_id in enumerate(ids):
+                if cached[i]:
+                    progress.note(i, f"from the store (run {run_id}; --retrain trains it again)")
+            statuses = runner.wait_many(ids, _by_index(ids, progress))
+        except KeyboardInterrupt:
+            return _cancel(runner, store, ids, labels, progress)
+        finally:
+            runner.shutdown()
+        ended = [(labels[i], run_id) for i, run_id in enumerate(ids) if statuses[run_id] != "done"]
+        for label, run_id in ended:
+            run = store.run(run_id)
+            print(f"error: {label} (run {run_id}) ended {run['status']}: {run['error']}", file=sys.stderr)
+        if ended:
+            return 2
+        summaries = [stored_summary(store, run_id, data.name) for run_id in ids]
+        table = stored_table(store, ids, configs, data.name)
+        params = [(s["variant"], s["seed"], s["params"]) for s in summaries]
+        _print_tables(table, params)
+        wall = time.perf_counter() - start
+        print(f"\nwall time {wall:.1f}s for {len(configs)} runs (data, training and evaluation)", file=sys.stderr)
+        if args.out:
+            with open(args.out, "w", encoding="utf-8") as f:
+                json.dump({"runs": summaries, "wall_seconds": round(wall, 2)}, f, indent=2)
+            print(f"wrote {args.out}", file=sys.stderr)
+        if not args.no_store:
+            unique = list(dict.fromkeys(ids))
+            old = [run_id for run_id in unique if cached[ids.index(run_id)]]
+            new = [run_id for run_id in unique if run_id not in old]
+            if new:
+                print(f"stored {len(new)} runs in {store.home}: {' '.join(new)}", file=sys.stderr)
+            if old:
+                print(f"{len(old)} runs answered from {store.home} (--retrain trains them again): "
+                      f"{' '.join(old)}", file=sys.stderr)
+    return 0
+
+
+def lecture_seconds() -> float:
+    """Wall time of the lecture demo as `train --preset lecture --no-store` runs it (`bench`'s figure):
+    three workers at once in a temporary store, loading data, training, evaluating, storing."""
+    from attn.config import preset
+    from attn.runs.runner import JobRunner
+    from attn.runs.workers import default_jobs
+    start = time.perf_counter()
+    configs = [preset("lecture").with_variant(v) for v in ("none", "additive", "dot")]
+    with _run_store(temporary=True) as store:
+        runner = JobRunner(store, max_jobs=default_jobs(len(configs)), nice=0)
+        try:
+            statuses = runner.wait_many(runner.submit_many(configs))
+        finally:
+            runner.shutdown()
+    if set(statuses.values()) != {"done"}:
+        raise RuntimeError(f"the lecture benchmark's runs ended {sorted(statuses.values())}, not done")
+    return time.perf_counter() - start
+
+
+@contextlib.contextmanager
+def _run_store(temporary: bool):
+    """The run store ($ATTN_HOME), or with --no-store a temporary one, removed afterwards."""
+    from attn.runs.store import RunStore
+    if not temporary:
+        yield RunStore()
+        return
+    folder = tempfile.mkdtemp(prefix="attn-no-store-")
+    store = None
+    try:
+        store = RunStore(folder)
+        yield store
+    finally:
+        if store is not None:
+            store.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _by_index(ids: Sequence[str], progress: Progress):
+    """An event handler (run id, event) -> progress(index, event) for every index holding that run."""
+    indices: dict[str, list[int]] = {}
+    for i, run_id in enumerate(ids):
+        indices.setdefault(run_id, []).append(i)
+
+    def on_event(run_id, event) -> None:
+        for i in indices.get(run_id, ()):
+            progress(i, event)
+    return on_event
+
+
+def _cancel(runner, store, ids: Sequence[str], labels: Sequence[str], progress: Progress) -> int:
+    """Ctrl-C: cancel this command's unfinished runs and wait for them to stop -> exit code 130.
+
+    Each worker stops within a batch of seeing the request and records `cancelled` with its curves;
+    a second Ctrl-C stops waiting, and the runner's shutdown then kills what is left (`interrupted`).
+    """
+    from attn.runs.store import ACTIVE
+    active = [run_id for run_id in dict.fromkeys(ids) if store.status(run_id) in ACTIVE]
+    print(f"\ninterrupted: cancelling {len(active)} unfinished run{'s' if len(active) != 1 else ''}",
+          file=sys.stderr, flush=True)
+    try:
+        for run_id in active:
+            runner.cancel(run_id)
+        runner.wait_many(active, _by_index(ids, progress))
+    except KeyboardInterrupt:
+        pass
+    runner.shutdown()
+    for i, run_id in enumerate(ids):
+        if run_id in active:
+            progress.note(i, f"{store.status(run_id)} (run {run_id})")
+    return 130
+
+
+def stored_summary(store, run_id: str, task: str) -> dict:
+    """The `--out` JSON record of a finished run, read from the store: `RunResult.summary()`'s fields.
+
+    tests/cli/test_train_runs.py checks that both give the same record for the same run."""
+    run = store.run(run_id)
+    epochs = store.curves(run_id, "epoch")
+    lo, hi = _train_range(run)
+    return {"variant": run["variant"], "style": run["style"], "seed": run["seed"], "task": task,
+            "params": run["params"], "train_seconds": round(run["train_seconds"], 3),
+            "eval_seconds": round(run["eval_seconds"], 3), "epochs": len(epochs),
+            "stopped": False,  # a done run trained to its end (a stop request ends it `cancelled`)
+            "final_valid_loss": float(epochs["valid_loss"].iloc[-1]) if len(epochs) else None,
+            "train_min_len": lo, "train_max_len": hi,
+            "buckets": [{k: _json_number(v) for k, v in dataclasses.asdict(row).items()}
+                        for row in _bucket_rows(store, run_id, hi)]}
+
+
+def _train_range(run: dict) -> tuple[int | None, int | None]:
+    """(shortest, longest) training source of a stored run: kept with its overall metrics, as floats."""
+    overall = run["overall"] or {}
+    return tuple(None if overall.get(k) is None else int(overall[k]) for k in ("train_min_len", "train_max_len"))
+
+
+def _bucket_rows(store, run_id: str, train_max_len: int | None) -> list:
+    """A stored run's BucketRows with `unseen` known, as the run had them (it follows from the training range)."""
+    return [row if row.unseen is not None else row.past_training(train_max_len) for row in store.bucket_rows(run_id)]
+
+
+def stored_table(store, ids: Sequence[str], configs: Sequence[RunConfig], task: str):
+    """One row per run x bucket, with task, variant and seed: the table the CLI prints."""
+    from attn.records import bucket_frame
+    return bucket_frame((({"task": task, "variant": cfg.model.variant, "seed": cfg.seed}, row)
+                         for cfg, run_id in zip(configs, ids)
+                         for row in _bucket_rows(store, run_id, _train_range(store.run(run_id))[1])),
+                        identity=("task", "variant", "seed"))
+
+
+def _json_number(v):
+    """Numbers rounded for JSON; NaN (an empty bucket) and None become null; strings and bools stay."""
+    if v is None or isinstance(v, (str, bool, int)):
+        return v
+    f = float(v)
+    return None if f != f else round(f, 4)
+
+
+
+def _int_list(text: str, name: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"--{name} takes whole numbers separated by commas, got {text!r}") from None
+
+
+def _print_report(report: dict) -> None:
+    skipped = report.get("skipped") or {}
+    if skipped:
+        reasons = ", ".join(f"{n} {why}" for why, n in skipped.items())
+        print(f"skipped lines: {reasons}", file=sys.stderr)
+
+
+def _print_tables(table, params: Sequence[tuple[str, int, int]]) -> None:
+    """The per-bucket tables on stdout; `params`: (variant, seed, parameters) of every run."""
+    import pandas as pd
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        for metric in ("bleu", "chrf", "align"):
+            if metric not in table or table[metric].isna().all():
+                continue
+            pivot = table.pivot_table(index="bucket", columns="variant", values=metric, aggfunc="mean",
+                                      sort=False).round(1)
+            print(f"\n{metric.upper() if metric != 'chrf' else 'chrF'} by source length (mean over seeds):")
+            print(pivot.to_string())
+        print("\nper run:")
+        cols = [c for c in ["variant", "seed", "bucket", "n", "bleu", "chrf", "exact", "token_acc", "align", "aer"]
+                if c in table]
+        print(table[cols].round(1).to_string(index=False))
+        print("\nparameters: " + ", ".join(f"{variant} {n:,}" for variant, seed, n in params
+                                            if seed == params[0][1]))

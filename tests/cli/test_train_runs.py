@@ -1,0 +1,142 @@
+"""`python -m attn train` through the job runner: the run cache, --retrain, --no-store, Ctrl-C and kill -9.
+
+No test times a behaviour: each waits for the event itself, with a timeout (HANG) that only keeps a
+broken command from hanging the suite.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+import torch
+
+from attn.cli.main import main
+from attn.config import preset
+from attn.runs.store import RunStore, process_alive
+from attn.runs.workers import threads_per_job
+
+HANG = 600.0  # seconds: only a hang reaches it
+TIMINGS = ("train_seconds", "eval_seconds")
+# Runs of about a minute each (20 000 steps): a test interrupts them while they train.
+LONG_FLAGS = ["--preset", "tiny", "--n-train", "3000", "--epochs", "200", "--variants", "none,dot"]
+
+
+def _until(predicate, what: str, timeout: float = HANG):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def _train(tmp_path, capsys, *argv):
+    out = tmp_path / "results.json"
+    out.unlink(missing_ok=True)
+    code = main(["train", *argv, "--out", str(out)])
+    captured = capsys.readouterr()
+    return code, (json.loads(out.read_text()) if out.exists() else None), captured.err
+
+
+def _without_timings(result: dict) -> list[dict]:
+    return [{k: v for k, v in run.items() if k not in TIMINGS} for run in result["runs"]]
+
+
+def test_the_same_command_twice_answers_from_the_store_and_retrain_trains_again(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ATTN_HOME", str(tmp_path / "home"))
+    store = RunStore(tmp_path / "home")
+    argv = ["--preset", "tiny", "--variants", "none,dot"]
+    code, first, err = _train(tmp_path, capsys, *argv)
+    assert code == 0 and "stored 2 runs" in err and len(store.runs()) == 2, err
+    code, second, err = _train(tmp_path, capsys, *argv)
+    assert code == 0 and "2 runs answered from" in err and "stored" not in err, err
+    assert second["runs"] == first["runs"] and len(store.runs()) == 2  # the same runs, not new ones
+    code, third, err = _train(tmp_path, capsys, *argv, "--retrain")
+    assert code == 0 and "stored 2 runs" in err and len(store.runs()) == 4, err
+    assert _without_timings(third) == _without_timings(first)  # trained again, to the same results
+
+
+def test_the_out_json_is_the_summary_of_the_same_runs_trained_in_process(tmp_path, capsys):
+    from attn.training.experiment import run
+    code, result, err = _train(tmp_path, capsys, "--preset", "tiny", "--variants", "none,additive", "--jobs", "2",
+                               "--no-store")
+    assert code == 0, err
+    threads = torch.get_num_threads()
+    torch.set_num_threads(threads_per_job(2))  # what each of the two workers had
+    try:
+        expected = {"runs": [run(preset("tiny").with_variant(v)).summary() for v in ("none", "additive")]}
+    finally:
+        torch.set_num_threads(threads)
+    assert _without_timings(result) == _without_timings(expected)
+    assert [list(run) for run in result["runs"]] == [list(run) for run in expected["runs"]]  # the same keys, in order
+
+
+def test_no_store_trains_in_a_temporary_store_and_removes_it(tmp_path, capsys, monkeypatch):
+    home, temp = tmp_path / "home", tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setenv("ATTN_HOME", str(home))
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    for _ in range(2):  # the second is trained again: there is no cache without a store
+        code, result, err = _train(tmp_path, capsys, "--preset", "tiny", "--variants", "dot", "--no-store")
+        assert code == 0 and len(result["runs"]) == 1 and "answered" not in err and "stored" not in err, err
+        assert not list(temp.glob("attn-*")) and not home.exists()
+
+
+def _cli(home, *argv) -> subprocess.Popen:
+    env = {**os.environ, "ATTN_HOME": str(home), "ATTN_CANCEL_GRACE": str(int(HANG))}  # never killed by the runner
+    return subprocess.Popen([sys.executable, "-m", "attn", "train", *argv], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def _store_of(home) -> RunStore:
+    return _until(lambda: (home / "runs.sqlite").exists() and RunStore(home), "the command to open its store")
+
+
+def _training(store, n: int) -> list[str]:
+    """Wait until `n` runs train (some steps written) -> their ids."""
+    def ids():
+        frame = store.runs(status="running")
+        return list(frame["id"]) if len(frame) == n and (frame["step"].fillna(0) >= 4).all() else None
+    return _until(ids, f"{n} runs to train")
+
+
+def test_ctrl_c_cancels_the_runs_which_stop_themselves_and_keep_their_curves(tmp_path):
+    home = tmp_path / "home"
+    cli = _cli(home, *LONG_FLAGS, "--jobs", "2")
+    try:
+        store = _store_of(home)
+        _training(store, 2)
+        os.killpg(cli.pid, signal.SIGINT)  # Ctrl-C in a terminal: the command, its fork server and workers
+        out, err = cli.communicate(timeout=HANG)
+    finally:
+        if cli.poll() is None:
+            os.killpg(cli.pid, signal.SIGKILL)
+    assert cli.returncode == 130 and "interrupted: cancelling 2 unfinished runs" in err, err
+    assert "Traceback" not in err, err
+    runs = store.runs()
+    assert list(runs["status"]) == ["cancelled"] * 2
+    assert list(runs["error"]) == ["stopped by request"] * 2  # each worker stopped itself
+    assert all(step < total for step, total in zip(runs["step"], runs["total_steps"]))  # before the end
+    assert all(len(store.curves(run_id)) >= 2 for run_id in runs["id"]) and store.integrity_check() == "ok"
+
+
+def test_a_command_killed_with_sigkill_leaves_its_runs_interrupted_in_runs_list(tmp_path, capsys, monkeypatch):
+    home = tmp_path / "home"
+    cli = _cli(home, *LONG_FLAGS, "--jobs", "1")  # one run trains, the other waits in the queue
+    try:
+        store = _store_of(home)
+        worker = store.run(_training(store, 1)[0])["worker"]
+    finally:
+        os.kill(cli.pid, signal.SIGKILL)  # the command only, as `kill -9 PID` does
+        cli.communicate(timeout=HANG)
+    _until(lambda: not process_alive(worker), "the worker to die with the command")
+    monkeypatch.setenv("ATTN_HOME", str(home))
+    assert main(["runs", "list", "--json"]) == 0  # the next look at the store
+    rows = json.loads(capsys.readouterr().out)
+    assert sorted(row["status"] for row in rows) == ["interrupted", "interrupted"]
+    assert store.integrity_check() == "ok"
