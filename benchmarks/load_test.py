@@ -35,12 +35,14 @@ rows intact, tracebacks in the server log. One JSON summary is printed and writt
 Each scenario also reports whose CPU it saw (server, trainings, this load generator, the browser, other
 users' processes): on a shared machine the last one changes every figure. Figures are printed, never
 asserted; goals are shown beside them.
+
+Beside this script: load_setup.py (the store, the app, the trainings), streamlit_visitor.py (the
+protocol client) and load_report.py (statistics, CPU shares, row counts).
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import datetime
 import json
 import os
@@ -48,252 +50,19 @@ import platform
 import re
 import shlex
 import shutil
-import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-import numpy as np  # noqa: E402
-import websockets  # noqa: E402
-from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
-
-from attn.runs.store import RunStore# noqa: E402
+from attn.runs.store import RunStore
+# this folder's modules (the script's folder is on sys.path)
+from load_report import cpu_by_process, cpu_shares, descendants, row_counts, source_mtimes, stats, trainings_state
+from load_setup import ROOT, free_port, log, prefill, start_app, start_trainings
+from streamlit_visitor import Page, View, Visitor, discover_pages, timed_view
 
 GOALS = {"browse_p95_s": 1.5, "burst_all_served_s": 10.0, "single_page_ms": 150.0}
-EARLY_FOR_RERUN = ForwardMsg.FINISHED_EARLY_FOR_RERUN
-COMPILE_ERROR = ForwardMsg.FINISHED_WITH_COMPILE_ERROR
-ALERT_ERROR = 1  # Alert.Format.ERROR
-VIEW_TIMEOUT = 60.0
-TRAINING_HELPER = r"""
-import dataclasses, sys
-from attn.config import PRESETS
-from attn.runs.runner import JobRunner
-from attn.runs.store import RunStore
-runner = JobRunner(RunStore(sys.argv[1]), max_jobs=2)
-lecture = PRESETS["lecture"]
-cfg = dataclasses.replace(lecture, train=dataclasses.replace(lecture.train, epochs=int(sys.argv[2])))
-ids = [runner.submit(cfg.with_variant(v)) for v in ("additive", "dot")]
-print(" ".join(ids), flush=True)
-for run_id in ids:
-    runner.wait(run_id)
-runner.shutdown()
-"""
-
-
-# ------------------------------------------------------------------------------------------- setup
-
-def prefill(home: str, n_runs: int) -> list[str]:
-    """`n_runs` done runs from six real trainings, in groups of 3 variants x 3 seeds -> their ids."""
-    from attn.config import preset
-    from attn.training.experiment import prepare, run
-    tiny, lecture = preset("tiny"), preset("lecture")
-    lecture = dataclasses.replace(lecture, train=dataclasses.replace(lecture.train, epochs=1))
-    variants = ("none", "additive", "dot")
-    configs = [base.with_variant(v) for base in (tiny, lecture) for v in variants]
-    start = time.perf_counter()
-    prepared = {repr(base.data): prepare(base.data) for base in (tiny, lecture)}
-    results = [run(cfg, prepared[repr(cfg.data)]) for cfg in configs]  # in this process: copies are stored below
-    log(f"trained 6 real runs for the store in {time.perf_counter() - start:.0f}s")
-    tiny_results, lecture_results = results[:3], results[3:]
-
-    store = RunStore(home)
-    ids: list[str] = []
-    per_group = 3 * len(variants)
-    lecture_groups = 2 if n_runs >= 4 * per_group else 1
-    n_lecture = min(n_runs, lecture_groups * per_group)
-    start = time.perf_counter()
-    for results_, count, lrs in ((tiny_results, n_runs - n_lecture, (1e-2, 5e-3, 2e-2, 3e-3, 1.5e-2, 7e-3, 4e-3)),
-                                 (lecture_results, n_lecture, (5e-3, 8e-3))):
-        for k in range(count):
-            group, member = divmod(k, per_group)
-            seed, variant = divmod(member, len(variants))
-            result = results_[variant]
-            lr = lrs[group % len(lrs)]
-            epochs = result.config.train.epochs + group // len(lrs)  # more groups than learning rates
-            cfg = dataclasses.replace(result.config, seed=seed,
-                                      train=dataclasses.replace(result.config.train, lr=lr, epochs=epochs))
-            ids.append(store.save_finished(cfg, result))
-    log(f"stored {len(ids)} runs in {time.perf_counter() - start:.0f}s")
-    return ids
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_app(home: str, port: int, log_path: str, options: list[str] = ()) -> subprocess.Popen:
-    env = dict(os.environ, ATTN_HOME=home, PYTHONUNBUFFERED="1")
-    cmd = [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1"]
-    for option in options:  # "runner.postScriptGC=false" -> --runner.postScriptGC false
-        key, _, value = option.partition("=")
-        cmd += [f"--{key}", value]
-    app = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if app.poll() is not None:
-            raise SystemExit(f"the app exited with code {app.returncode}; see {log_path}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return app
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit(f"the app did not answer /_stcore/health within 60 s; see {log_path}")
-
-
-def start_trainings(home: str, epochs: int, log_path: str) -> tuple[subprocess.Popen, list[str]]:
-    """Two lecture-preset runs queued by a JobRunner in a helper process -> (helper, run ids)."""
-    env = dict(os.environ, ATTN_HOME=home, PYTHONPATH=ROOT)
-    helper = subprocess.Popen([sys.executable, "-c", TRAINING_HELPER, home, str(epochs)], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=open(log_path, "w"), text=True)
-    ids = helper.stdout.readline().split()
-    if len(ids) != 2:
-        raise SystemExit(f"the training helper did not queue two runs; see {log_path}")
-    store = RunStore(home)
-    deadline = time.monotonic() + 120
-    while any(store.status(i) == "queued" for i in ids) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    return helper, ids
-
-
-# ---------------------------------------------------------------------------------------- protocol
-
-@dataclasses.dataclass
-class Page:
-    hash: str
-    name: str
-    url: str  # url_pathname ("" for the default page)
-
-
-@dataclasses.dataclass
-class View:
-    scenario: str
-    visitor: int
-    page: str
-    kind: str           # load (a new session) | nav (a page change or rerun) | fragment (an auto rerun)
-    start: float        # seconds since the scenario began
-    seconds: float
-    bytes: int = 0
-    errors: list = dataclasses.field(default_factory=list)
-
-
-class Visitor:
-    """One browser tab: a websocket speaking Streamlit's protocol as its frontend does."""
-
-    def __init__(self, url: str, pages: list[Page]):
-        self.url, self.pages = url, {p.hash: p for p in pages}
-        self.ws = None
-        self.page_hash = ""
-        self.auto: tuple[float, str] | None = None  # (interval, fragment id) of an auto-rerunning fragment
-        self.app_pages: list[Page] = []
-
-    async def open(self) -> None:
-        # Offers permessage-deflate, as browsers do; no protocol pings (the frontend sends none either).
-        self.ws = await websockets.connect(self.url, subprotocols=["streamlit"], max_size=None,
-                                           ping_interval=None, open_timeout=VIEW_TIMEOUT)
-
-    async def close(self) -> None:
-        if self.ws is not None:
-            await self.ws.close()
-
-    async def run(self, page_hash: str = "", page_name: str = "", fragment_id: str = "") -> tuple[float, int, list]:
-        """One script run -> (seconds, bytes received, errors shown)."""
-        msg = BackMsg()
-        state = msg.rerun_script
-        state.query_string = ""
-        state.page_script_hash = page_hash
-        state.page_name = page_name
-        if fragment_id:
-            state.fragment_id, state.is_auto_rerun = fragment_id, True
-        start = time.perf_counter()
-        await self.ws.send(msg.SerializeToString())
-        received, errors = 0, []
-        deadline = time.monotonic() + VIEW_TIMEOUT
-        while True:
-            data = await asyncio.wait_for(self.ws.recv(), timeout=max(0.1, deadline - time.monotonic()))
-            received += len(data)
-            fm = ForwardMsg.FromString(data)
-            kind = fm.WhichOneof("type")
-            if kind == "new_session":
-                self.page_hash = fm.new_session.page_script_hash
-                if not fm.metadata.run.fragment_ids:  # a full run: the frontend drops its rerun timers
-                    self.auto = None
-            elif kind == "navigation" and fm.navigation.app_pages:
-                self.app_pages = [Page(p.page_script_hash, p.page_name, p.url_pathname)
-                                  for p in fm.navigation.app_pages]
-            elif kind == "auto_rerun":
-                self.auto = (fm.auto_rerun.interval, fm.auto_rerun.fragment_id)
-            elif kind == "stop_auto_rerun":
-                if self.auto and (not fm.stop_auto_rerun.fragment_ids or self.auto[1] in fm.stop_auto_rerun.fragment_ids):
-                    self.auto = None
-            elif kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
-                element = fm.delta.new_element
-                which = element.WhichOneof("type")
-                if which == "exception" and not element.exception.is_warning:
-                    errors.append(f"exception: {element.exception.type}: {element.exception.message[:200]}")
-                elif which == "alert" and element.alert.format == ALERT_ERROR:
-                    errors.append(f"st.error: {element.alert.body[:200]}")
-            elif kind == "session_event" and fm.session_event.WhichOneof("type") == "script_compilation_exception":
-                errors.append(f"compile error: {fm.session_event.script_compilation_exception.message[:200]}")
-            elif kind == "page_not_found":
-                errors.append(f"page not found: {fm.page_not_found.page_name}")
-            elif kind == "script_finished" and fm.script_finished != EARLY_FOR_RERUN:
-                if fm.script_finished == COMPILE_ERROR:
-                    errors.append("script finished with a compile error")
-                return time.perf_counter() - start, received, errors
-
-    async def idle_until(self, deadline: float, record) -> None:
-        """Wait for `deadline` (monotonic), sending the fragment reruns an `auto_rerun` asked for."""
-        while True:
-            now = time.monotonic()
-            if self.auto is None or now + self.auto[0] >= deadline:
-                await asyncio.sleep(max(0.0, deadline - now))
-                return
-            interval, fragment = self.auto
-            await asyncio.sleep(interval)
-            began = time.monotonic()
-            try:
-                seconds, received, errors = await self.run(self.page_hash, fragment_id=fragment)
-            except Exception as exc:  # the view is recorded as failed; the visitor carries on
-                seconds, received, errors = time.monotonic() - began, 0, [f"{type(exc).__name__}: {exc}"]
-                self.auto = None
-            record(self.pages.get(self.page_hash, Page("", "?", "")).name, "fragment", began, seconds, received, errors)
-
-
-async def timed_view(visitor: Visitor, page: Page, first: bool) -> tuple[float, int, list]:
-    """A page view; the first one opens the connection (included in its time), as a new tab does."""
-    start = time.perf_counter()
-    try:
-        if first:
-            await visitor.open()
-            _, received, errors = await visitor.run(page_name=page.url)
-        else:
-            _, received, errors = await visitor.run(page_hash=page.hash)
-    except Exception as exc:
-        return time.perf_counter() - start, 0, [f"{type(exc).__name__}: {exc}"[:300]]
-    return time.perf_counter() - start, received, errors
-
-
-async def discover_pages(url: str) -> list[Page]:
-    visitor = Visitor(url, [])
-    await visitor.open()
-    try:
-        await visitor.run()
-    finally:
-        await visitor.close()
-    if not visitor.app_pages:
-        raise SystemExit("the app sent no navigation message with its pages")
-    return visitor.app_pages
 
 
 # --------------------------------------------------------------------------------------- scenarios
@@ -447,83 +216,6 @@ async def browser_check(port: int, out: str, result: dict, t0: float, seconds: f
         result["error"] = f"{type(exc).__name__}: {exc}"[:500]
 
 
-# ------------------------------------------------------------------------------------------ report
-
-def stats(views: list[View]) -> dict:
-    if not views:
-        return {"count": 0}
-    secs = np.array([v.seconds for v in views])
-    return {"count": len(views), "p50_s": round(float(np.percentile(secs, 50)), 3),
-            "p95_s": round(float(np.percentile(secs, 95)), 3), "max_s": round(float(secs.max()), 3),
-            "errors": sum(bool(v.errors) for v in views),
-            "mean_kb": round(float(np.mean([v.bytes for v in views])) / 1024, 1)}
-
-
-def cpu_by_process() -> dict[int, tuple[int, float]]:
-    """{pid: (parent pid, CPU seconds so far)} of every process (Linux /proc)."""
-    out = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat") as f:
-                    fields = f.read().rpartition(")")[2].split()
-                out[int(name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
-            except (OSError, IndexError, ValueError):
-                continue  # ended while we looked
-    return out
-
-
-def descendants(procs: dict, root: int) -> set[int]:
-    """`root` and every process below it in `procs` (a cpu_by_process() snapshot)."""
-    members, grew = {root}, True
-    while grew:
-        grew = False
-        for pid, (parent, _) in procs.items():
-            if parent in members and pid not in members:
-                members.add(pid)
-                grew = True
-    return members
-
-
-def cpu_shares(before: dict, after: dict, seconds: float, roots: dict[str, int | None]) -> dict[str, int]:
-    """CPU used meanwhile, in % of one core: by each of `roots` (a process with its descendants), by this
-    load generator, and by other users' processes (tests, servers...): figures taken while that last
-    one is high measure a busier machine than the class's. Processes that ended meanwhile are missed."""
-    def used(pids) -> int:
-        total = sum(cpu - before.get(pid, (0, 0.0))[1] for pid, (_, cpu) in after.items() if pid in pids)
-        return round(100 * total / seconds)
-
-    shares = {name: used(descendants(after, pid)) for name, pid in roots.items() if pid is not None}
-    shares["load_generator"] = used({os.getpid()})
-    shares["other_users"] = used(set(after) - descendants(after, os.getpid()))
-    return shares
-
-
-def row_counts(home: str, ids: list[str]) -> dict:
-    db = sqlite3.connect(f"file:{os.path.join(home, 'runs.sqlite')}?mode=ro", uri=True)
-    marks = ",".join("?" * len(ids))
-    counts = {table: db.execute(f"SELECT COUNT(*) FROM {table} WHERE run_id IN ({marks})", ids).fetchone()[0]
-              for table in ("curves", "buckets", "decodes", "vocabs")}
-    counts["runs"] = db.execute(f"SELECT COUNT(*) FROM runs WHERE id IN ({marks})", ids).fetchone()[0]
-    db.close()
-    return counts
-
-
-def trainings_state(store: RunStore, ids: list[str]) -> str:
-    return ", ".join(store.status(i) for i in ids) if ids else "none"
-
-
-def source_mtimes() -> dict[str, float]:
-    """Modification times of the app's sources: an edit during the test reloads modules in the server
-    (Streamlit's file watcher) and makes its figures those of a server being redeployed."""
-    paths = [os.path.join(ROOT, "dashboard.py"), os.path.join(ROOT, "attn.app.ui.py")]
-    for folder in ("pages", "attn"):
-        for dirpath, _, names in os.walk(os.path.join(ROOT, folder)):
-            paths += [os.path.join(dirpath, n) for n in names if n.endswith(".py")]
-    return {os.path.relpath(p, ROOT): os.path.getmtime(p) for p in paths if os.path.exists(p)}
-
-
 def _overlap(run: dict, start: float, end: float) -> float:
     """The share of [start, end] (epoch seconds) during which `run` (a store.run() row) was training."""
     began, ended = run["started"] or end, run["finished"] or end
@@ -532,10 +224,6 @@ def _overlap(run: dict, start: float, end: float) -> float:
 
 def _rounded(value, digits: int = 1):
     return None if value is None or value != value else round(float(value), digits)
-
-
-def log(text: str) -> None:
-    print(f"[{datetime.datetime.now():%H:%M:%S}] {text}", file=sys.stderr, flush=True)
 
 
 def main() -> None:

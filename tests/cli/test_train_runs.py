@@ -11,7 +11,6 @@ import sys
 import tempfile
 import time
 
-import pytest
 import torch
 
 from attn.cli.main import main
