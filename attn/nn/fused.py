@@ -14,6 +14,10 @@ step at install time -- and cached per source, compiler flags and CPU.
 
 Where there is no compiler, the build fails, or ATTN_FUSED=0 is set, `available()` is False and the
 model uses the PyTorch formulas (the references the kernels are tested against).
+
+Callers go through the typed wrappers below (additive_forward/backward, gru_forward/backward), never
+the library's raw functions: each checks every tensor's dtype, device, contiguity and exact shape
+against its C signature (kernel_abi.py) before a pointer leaves Python, and raises if one is wrong.
 """
 from __future__ import annotations
 
@@ -29,6 +33,8 @@ import tempfile
 from pathlib import Path
 
 import torch
+
+from attn.nn.kernel_abi import Signature, flag, floats, function, int64s, size
 
 KERNELS = Path(__file__).with_name("kernels")
 SOURCES = (KERNELS / "additive.c", KERNELS / "gru.c")   # compiled together into one library
@@ -113,14 +119,8 @@ def _load() -> ctypes.CDLL | None:
     except Exception as exc:  # whatever stops the build, the PyTorch formula still works: say why
         build_error = str(exc) or type(exc).__name__
         return None
-    floats = ctypes.c_void_p
-    n = ctypes.c_long
-    lib.additive_forward.argtypes = [floats] * 4 + [n] * 4
-    lib.additive_backward.argtypes = [floats] * 7 + [n] * 4
-    lib.additive_forward.restype = lib.additive_backward.restype = None
-    lib.gru_forward.argtypes = [floats] * 10 + [n] * 3 + [ctypes.c_int, floats]
-    lib.gru_backward.argtypes = [floats] * 8 + [n] * 3 + [ctypes.c_int, floats]
-    lib.gru_forward.restype = lib.gru_backward.restype = None
+    for signature in SIGNATURES:
+        signature.bind(lib)
     _lib = lib
     return _lib
 
@@ -145,13 +145,18 @@ def kernel() -> ctypes.CDLL:
     return lib
 
 
-@functools.cache
-def sgemm_pointer() -> int | None:
-    """The address of the BLAS `sgemm_` PyTorch itself calls (MKL in the Linux x86 wheels), or None.
+# The one private part of torch used here, behind this adapter; what the kernel does without it.
+SGEMM_FALLBACK = "its own plain C loops for the matrix products (the same results to float rounding, slower)"
 
-    The GRU kernel's matrix products go through it, so they run at the speed and with the thread
-    setting of PyTorch's own; where the symbol is not exported (other builds) the kernel's plain C
-    loops do the products instead.
+
+@functools.cache
+def blas_sgemm() -> int | None:
+    """The address of the BLAS `sgemm_` for the GRU kernel's matrix products, or None for the fallback.
+
+    Private path: libtorch_cpu exports the `sgemm_` of the BLAS it links (MKL in the Linux x86
+    wheels), not an API torch documents; through it the kernel's products run at the speed and with
+    the thread setting of PyTorch's own. Public fallback: None, and the kernel uses SGEMM_FALLBACK
+    (only our own code). tests/nn/test_fused.py fails loudly if the pinned torch stops exporting it.
     """
     for path in sorted(glob.glob(os.path.join(os.path.dirname(torch.__file__), "lib", "libtorch_cpu.*"))):
         try:
@@ -159,6 +164,69 @@ def sgemm_pointer() -> int | None:
         except (OSError, AttributeError):
             continue
     return None
+
+
+# Each entry point's C prototype, written once (kernel_abi.py): ctypes' argtypes and the checks
+# every call makes -- dtype, device, contiguity and the exact shape in the size arguments -- come
+# from these; tests/nn/test_fused.py checks they match the prototypes in kernels/*.c.
+
+ADDITIVE_FORWARD = Signature(
+    "additive_forward",
+    floats("q", "B T H"), floats("k", "B S H"), floats("v", "H"), floats("scores", "B T S", written=True),
+    size("B"), size("T"), size("S"), size("H"))
+
+
+def additive_forward(q, k, v, scores, B: int, T: int, S: int, H: int) -> None:
+    """scores (B, T, S) = v^T tanh(q[:, :, None] + k[:, None]), written into `scores`."""
+    ADDITIVE_FORWARD.call(kernel, q, k, v, scores, B, T, S, H)
+
+
+ADDITIVE_BACKWARD = Signature(
+    "additive_backward",
+    floats("q", "B T H"), floats("k", "B S H"), floats("v", "H"), floats("g", "B T S"),
+    floats("dq", "B T H", written=True), floats("dk", "B S H", written=True), floats("dv", "H", written=True),
+    size("B"), size("T"), size("S"), size("H"))
+
+
+def additive_backward(q, k, v, g, dq, dk, dv, B: int, T: int, S: int, H: int) -> None:
+    """dq, dk, dv (zero on entry) += the gradients of sum(g * scores); equations in kernels/additive.c."""
+    ADDITIVE_BACKWARD.call(kernel, q, k, v, g, dq, dk, dv, B, T, S, H)
+
+
+GRU_FORWARD = Signature(
+    "gru_forward",
+    floats("gi", "B T 3H"), floats("h0", "B H"), floats("W", "3H H"), floats("bias", "3H"),
+    int64s("lengths", "B", optional=True),
+    floats("out", "B T H", written=True), floats("h", "B H", written=True),
+    floats("gates", "T B 4H", written=True), floats("hprev", "T B H", written=True),
+    floats("gh", "B 3H", written=True),
+    size("B"), size("T"), size("H"), flag("reverse"), function("sgemm", "sgemm_fn"))
+
+
+def gru_forward(gi, h0, W, bias, lengths, out, h, gates, hprev, gh,
+                B: int, T: int, H: int, reverse: bool) -> None:
+    """The GRU recurrence over gi (B, T, 3H) from h0 (B, H): out (B, T, H), final h (B, H), and
+    gates/hprev saved for the backward pass; gh (B, 3H) is scratch. Equations in kernels/gru.c."""
+    GRU_FORWARD.call(kernel, gi, h0, W, bias, lengths, out, h, gates, hprev, gh, B, T, H, reverse,
+                     blas_sgemm())
+
+
+GRU_BACKWARD = Signature(
+    "gru_backward",
+    floats("W", "3H H"), int64s("lengths", "B", optional=True), floats("gates", "T B 4H"),
+    floats("hprev", "T B H"), floats("dout", "B T H"), floats("dh", "B H", written=True),
+    floats("dgi", "B T 3H", written=True), floats("dgh", "T B 3H", written=True),
+    size("B"), size("T"), size("H"), flag("reverse"), function("sgemm", "sgemm_fn"))
+
+
+def gru_backward(W, lengths, gates, hprev, dout, dh, dgi, dgh,
+                 B: int, T: int, H: int, reverse: bool) -> None:
+    """From dout (B, T, H) and dh (B, H, the final state's gradient; d h0 on return): dgi (B, T, 3H)
+    and dgh (T, B, 3H), indexed by processing step. Equations in kernels/gru.c."""
+    GRU_BACKWARD.call(kernel, W, lengths, gates, hprev, dout, dh, dgi, dgh, B, T, H, reverse, blas_sgemm())
+
+
+SIGNATURES = (ADDITIVE_FORWARD, ADDITIVE_BACKWARD, GRU_FORWARD, GRU_BACKWARD)
 
 
 class AdditiveScores(torch.autograd.Function):
@@ -169,7 +237,7 @@ class AdditiveScores(torch.autograd.Function):
         q, k, v = q.contiguous(), k.contiguous(), v.contiguous()
         (B, T, H), S = q.shape, k.size(1)
         scores = q.new_empty((B, T, S))
-        kernel().additive_forward(q.data_ptr(), k.data_ptr(), v.data_ptr(), scores.data_ptr(), B, T, S, H)
+        additive_forward(q, k, v, scores, B, T, S, H)
         ctx.save_for_backward(q, k, v)
         return scores
 
@@ -179,8 +247,7 @@ class AdditiveScores(torch.autograd.Function):
         grad = grad.contiguous()
         (B, T, H), S = q.shape, k.size(1)
         dq, dk, dv = torch.zeros_like(q), torch.zeros_like(k), torch.zeros_like(v)
-        kernel().additive_backward(q.data_ptr(), k.data_ptr(), v.data_ptr(), grad.data_ptr(),
-                                    dq.data_ptr(), dk.data_ptr(), dv.data_ptr(), B, T, S, H)
+        additive_backward(q, k, v, grad, dq, dk, dv, B, T, S, H)
         return dq, dk, dv
 
 

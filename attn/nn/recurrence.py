@@ -39,11 +39,7 @@ class GRUScan(torch.autograd.Function):
         B, T, H = gi.size(0), gi.size(1), h0.size(1)
         out, h = gi.new_empty(B, T, H), gi.new_empty(B, H)
         gates, hprev, scratch = gi.new_empty(T, B, 4 * H), gi.new_empty(T, B, H), gi.new_empty(B, 3 * H)
-        fused.kernel().gru_forward(
-            gi.data_ptr(), h0.data_ptr(), weight_hh.data_ptr(), bias_hh.data_ptr(),
-            None if lengths is None else lengths.data_ptr(), out.data_ptr(), h.data_ptr(),
-            gates.data_ptr(), hprev.data_ptr(), scratch.data_ptr(), B, T, H, int(reverse),
-            fused.sgemm_pointer())
+        fused.gru_forward(gi, h0, weight_hh, bias_hh, lengths, out, h, gates, hprev, scratch, B, T, H, reverse)
         ctx.save_for_backward(weight_hh, lengths, gates, hprev)
         ctx.reverse = reverse
         return out, h
@@ -55,10 +51,7 @@ class GRUScan(torch.autograd.Function):
         d_out = d_out.contiguous()
         d_h = d_h.clone(memory_format=torch.contiguous_format)   # the kernel turns it into d h0
         d_gi, d_gh = d_out.new_empty(B, T, 3 * H), d_out.new_empty(T, B, 3 * H)
-        fused.kernel().gru_backward(
-            weight_hh.data_ptr(), None if lengths is None else lengths.data_ptr(), gates.data_ptr(),
-            hprev.data_ptr(), d_out.data_ptr(), d_h.data_ptr(), d_gi.data_ptr(), d_gh.data_ptr(),
-            B, T, H, int(ctx.reverse), fused.sgemm_pointer())
+        fused.gru_backward(weight_hh, lengths, gates, hprev, d_out, d_h, d_gi, d_gh, B, T, H, ctx.reverse)
         d_gh = d_gh.view(T * B, 3 * H)
         d_weight_hh = d_gh.t().mm(hprev.view(T * B, H))          # sum_t dgh_t^T h_{t-1}, one product
         return d_gi, d_h, d_weight_hh, d_gh.sum(0), None, None

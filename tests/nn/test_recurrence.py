@@ -13,17 +13,26 @@ from attn.nn import recurrence
 from attn.config import ModelConfig
 
 
-pytestmark = pytest.mark.skipif(not fused.available(), reason=f"no fused kernels: {fused.build_error}")
+@pytest.fixture(autouse=True)
+def needs_kernels():
+    """Every test here runs the GRU kernel. Without it: a skip with the reason locally, a failure in
+    CI (CI=true, as .ci/run sets it) -- the rule of test_fused.needs_kernels."""
+    if fused.available():
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI cannot build what users run: the C kernels are not available "
+                    f"({fused.build_error}); install a C compiler (cc, gcc or clang) in CI", pytrace=False)
+    pytest.skip(f"no fused kernels on this machine: {fused.build_error}")
 
 
 @pytest.fixture(params=["blas", "plain C"])
 def gemm(request, monkeypatch):
     """Both ways the kernel multiplies matrices: PyTorch's BLAS sgemm_, and its own C loops."""
     if request.param == "blas":
-        if fused.sgemm_pointer() is None:
+        if fused.blas_sgemm() is None:
             pytest.skip("this PyTorch build exports no sgemm_")
     else:
-        monkeypatch.setattr(fused, "sgemm_pointer", lambda: None)
+        monkeypatch.setattr(fused, "blas_sgemm", lambda: None)
     return request.param
 
 
@@ -131,6 +140,24 @@ def test_without_the_kernels_the_encoder_runs_nn_gru(monkeypatch):
     rnn.register_forward_hook(lambda *args: calls.append(1))
     states, summary = recurrence.bidirectional(rnn, torch.randn(2, 5, 4), torch.tensor([5, 3]))
     assert calls and states.shape == (2, 5, 6) and summary.shape == (2, 6)
+
+
+def test_a_bfloat16_input_raises_in_the_wrapper_instead_of_reaching_the_kernel():
+    gi, h0 = torch.randn(2, 3, 12).bfloat16(), torch.zeros(2, 4)
+    weight, bias = torch.randn(12, 4), torch.randn(12)
+    with pytest.raises(TypeError, match="gru_forward: argument 'gi' needs a contiguous float32 .* got bfloat16"):
+        recurrence.GRUScan.apply(gi, h0, weight, bias, None, False)
+
+
+def test_a_transposed_weight_is_made_contiguous_before_the_kernel_reads_it():
+    torch.manual_seed(4)
+    rnn = torch.nn.GRU(3, 4, batch_first=True)
+    x, h0 = torch.randn(2, 5, 3), torch.randn(2, 4)
+    gi = torch.nn.functional.linear(x, rnn.weight_ih_l0, rnn.bias_ih_l0)
+    weight_t = rnn.weight_hh_l0.detach().t().contiguous().t()        # same values, column-major
+    want = rnn(x, h0[None])[0]
+    got = recurrence.GRUScan.apply(gi, h0, weight_t, rnn.bias_hh_l0, None, False)[0]
+    assert not weight_t.is_contiguous() and torch.allclose(got, want, atol=1e-6)
 
 
 AUTOCAST_STEP = """
