@@ -97,7 +97,8 @@ def test_training_config_of_valid_values_is_the_config_it_always_was():
     v = {key.split(".", 1)[1]: value for key, value in preset_values("lecture").items() if key.startswith("train.")}
     cfg = training_config(PRESETS["lecture"].data, "lecture", **v)
     assert cfg == PRESETS["lecture"] and cfg.key() == PRESETS["lecture"].key()
-    assert isinstance(cfg.train.lr, float) and training_config(PRESETS["lecture"].data, **{**v, "lr": 1}).train.lr == 1.0
+    assert isinstance(cfg.train.lr, float)
+    assert training_config(PRESETS["lecture"].data, **{**v, "lr": 1}).train.lr == 1.0
     assert training_config(PRESETS["lecture"].data, **v, dropout=0.25).model.dropout == 0.25
 
 

@@ -1,0 +1,167 @@
+"""attn.runs.estimate: wall times from runs measured on this machine, never from a built-in figure."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from attn.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from attn.data.load import load_data
+from attn.runs import estimate
+from attn.runs.workers import cpu_count
+from attn.runs.estimate import (NO_RUNS, SPEED_FILE, Speed, estimate_runs, loads, run_seconds, schedule, similarity,
+                                speed_key, target_tokens)
+from attn.training.experiment import run
+
+# About a second of training on one core: long enough to time, short enough for a test.
+SMALL = RunConfig(data=DataConfig(task="reverse", n_train=1500, n_valid=60, n_test=80, min_len=3, max_len=14),
+                  model=ModelConfig(emb=16, hidden=32), train=TrainConfig(epochs=4, batch=32, lr=1e-2))
+
+
+def timed_run(cfg: RunConfig):
+    """(RunResult, wall seconds of data + training + evaluation)."""
+    start = time.perf_counter()
+    result = run(cfg)
+    return result, time.perf_counter() - start
+
+
+@pytest.fixture(autouse=True)
+def quiet_machine(monkeypatch):
+    """Notes are compared whole: the load of the machine running the tests stays out of them."""
+    monkeypatch.setattr(estimate.os, "getloadavg", lambda: (0.5, 0.5, 0.5))
+
+
+def assert_within_factor_two(estimated: float, measured: float) -> None:
+    print(f"estimated {estimated:.2f} s, measured {measured:.2f} s")
+    assert 0.5 <= estimated / measured <= 2.0, f"estimated {estimated:.2f} s, measured {measured:.2f} s"
+
+
+# ------------------------------------------------------------------------------ pure parts
+
+def test_schedule_fills_free_workers_and_shares_the_cores():
+    assert schedule([10, 10, 10], jobs=3, cores=2) == 15.0      # three at once on two cores
+    assert schedule([10, 10, 10], jobs=1, cores=2) == 30.0      # one after another
+    assert schedule([10, 10, 10], jobs=2, cores=2) == 20.0      # the third waits for a free worker
+    assert schedule([30, 10, 10, 10], jobs=2, cores=2) == 30.0  # short runs go to the free worker
+    assert schedule([], jobs=2, cores=2) == 0.0
+
+
+def test_loads_count_the_runs_sharing_each_interval():
+    assert loads([(0, 10), (0, 10), (5, 15)]) == [2.5, 2.5, 2.0]
+    assert loads([(0, 1), (2, 3)]) == [1.0, 1.0]
+
+
+def test_target_tokens_are_the_training_targets_and_their_end_marks_times_epochs():
+    few = dataclasses.replace(SMALL, data=dataclasses.replace(SMALL.data, n_train=estimate.SAMPLE))
+    for cfg, close in ((few, 1e-12), (SMALL, 0.05)):  # past SAMPLE pairs, the mean lengths come from a sample
+        data = load_data(cfg.data)
+        exact = sum(len(p.tgt) + 1 for p in data.train) * cfg.train.epochs
+        assert target_tokens(cfg) == pytest.approx(exact, rel=close)
+
+
+def test_run_seconds_add_setup_training_and_evaluation():
+    speed = Speed(train=0.001, test=0.01, setup=0.0001)
+    expected = 1640 * 0.0001 + target_tokens(SMALL) * 0.001 + 80 * 0.01
+    assert run_seconds(SMALL, speed) == pytest.approx(expected)
+    assert run_seconds(SMALL, dataclasses.replace(speed, setup=None)) == pytest.approx(expected - 0.164)
+
+
+def test_similar_size_means_same_family_and_every_size_within_the_factor():
+    assert similarity(SMALL, SMALL.with_variant("additive", seed=3)) == 0.0
+    assert similarity(SMALL, SMALL.with_variant("dot")) == 0.25
+    assert similarity(SMALL, dataclasses.replace(SMALL, model=dataclasses.replace(SMALL.model, hidden=64))) is None
+    assert similarity(SMALL, dataclasses.replace(SMALL, train=dataclasses.replace(SMALL.train, batch=128))) is None
+    longer = dataclasses.replace(SMALL.data, min_len=30, max_len=40)
+    assert similarity(SMALL, dataclasses.replace(SMALL, data=longer)) is None
+    transformer = dataclasses.replace(SMALL.model, family="transformer", heads=2)
+    assert similarity(SMALL, dataclasses.replace(SMALL, model=transformer)) is None
+
+
+def test_importing_the_estimate_loads_neither_torch_nor_streamlit():
+    code = ("import json, sys, attn.runs.estimate; "
+            "print(json.dumps(['torch' in sys.modules, 'streamlit' in sys.modules]))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout) == [False, False]
+
+
+# ------------------------------------------------------------------------------ from stored runs
+
+def test_without_stored_runs_or_measuring_the_estimate_says_there_is_none(store):
+    found = estimate_runs([SMALL], store=store, measuring="never")
+    assert (found.seconds, found.basis, found.note) == (None, "none", NO_RUNS)
+    with pytest.raises(ValueError, match="measuring = 'sometimes'"):
+        estimate_runs([SMALL], store=store, measuring="sometimes")
+
+
+def test_a_stored_run_estimates_another_of_the_same_size_within_a_factor_of_two(store):
+    first, _ = timed_run(SMALL)
+    store.save_finished(SMALL, first)
+    again = estimate_runs([SMALL], store=store, measuring="never")
+    assert (again.seconds, again.note) == (0.0, "already trained: the results come from the store at once")
+    second_cfg = SMALL.with_variant("none", seed=1)
+    found = estimate_runs([second_cfg], jobs=1, store=store, measuring="never")
+    assert (found.basis, found.runs) == ("stored runs", 1) and "from 1 stored run of similar size" in found.note
+    second, wall = timed_run(second_cfg)
+    assert_within_factor_two(found.seconds, wall)
+
+    store.save_finished(second_cfg, second)
+    both = estimate_runs([SMALL.with_variant("none", seed=2)] * 3 + [SMALL], jobs=3, cores=2, store=store,
+                         measuring="never")
+    assert both.runs == 2 and both.low <= both.seconds <= both.high
+    assert "3 runs, 3 at a time on 2 cores (1 already trained), from 2 stored runs of similar size" in both.note
+    assert both.seconds == pytest.approx(1.5 * estimate_runs([SMALL.with_variant("none", seed=2)], store=store,
+                                                             measuring="never").seconds)
+    bigger = dataclasses.replace(SMALL, model=dataclasses.replace(SMALL.model, hidden=128, emb=64))
+    assert estimate_runs([bigger], store=store, measuring="never").note == NO_RUNS  # not of similar size
+
+
+# ------------------------------------------------------------------------------ measured on this machine
+
+def test_a_measurement_started_in_the_background_is_cached_and_estimates_within_a_factor_of_two(store, monkeypatch):
+    cfg = dataclasses.replace(SMALL, data=dataclasses.replace(SMALL.data, n_train=2500))  # past the probe's size
+    started = estimate_runs([cfg], jobs=1, store=store, measuring="background")
+    assert (started.seconds, started.basis) == (None, "measuring")
+    key = speed_key(cfg, cpu_count())
+    estimate._MEASURING[key].wait(timeout=300)
+    monkeypatch.setattr(estimate, "_MEASURED", {})  # read back from the file, as a new server process would
+    assert key in json.loads((store.home / SPEED_FILE).read_text())
+    found = estimate_runs([cfg], jobs=1, store=store, measuring="never")
+    assert (found.basis, found.runs) == ("measured", 0) and "a short measured run of the same model" in found.note
+    _, wall = timed_run(cfg)
+    assert_within_factor_two(found.seconds, wall)
+
+
+def test_waiting_for_a_measurement_gives_a_figure_at_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(estimate, "_MEASURED", {})
+    tiny = dataclasses.replace(SMALL, data=dataclasses.replace(SMALL.data, n_train=300), seed=7)
+    found = estimate_runs([tiny, tiny.with_variant("dot")], jobs=2, cores=2, measuring="wait")
+    assert found.basis == "measured" and found.seconds > 0 and found.low == found.seconds == found.high
+    assert len(estimate._MEASURED) == 2  # both variants, from one measuring process
+
+
+def test_a_failing_measurement_is_said_and_not_started_again_on_every_call(tmp_path, monkeypatch):
+    monkeypatch.setattr(estimate, "_MEASURED", {})
+    monkeypatch.setattr(estimate, "_MEASURING", {})
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # a measuring process that exits with code 1
+    assert estimate_runs([SMALL], jobs=1, measuring="wait").note == \
+        "no estimate: the measuring run exited with code 1: no message"
+    assert estimate_runs([SMALL], jobs=1, measuring="background").basis == "measuring"
+    (proc,) = set(estimate._MEASURING.values())
+    proc.wait(timeout=60)
+    assert estimate_runs([SMALL], jobs=1, measuring="background").note == \
+        "no estimate: the measuring run exited with code 1"
+
+
+def test_a_busy_machine_is_said_in_the_note(store, monkeypatch):
+    store.save_finished(SMALL, run(SMALL))
+    other = SMALL.with_variant("none", seed=1)
+    monkeypatch.setattr(estimate.os, "getloadavg", lambda: (3.2, 3.0, 3.0))
+    busy = estimate_runs([other], cores=2, store=store, measuring="never").note
+    assert busy.endswith("; the machine is busy now (load 3.2 on 2 cores): expect longer")
+    monkeypatch.setattr(estimate.os, "getloadavg", lambda: (1.5, 3.0, 3.0))
+    assert "busy" not in estimate_runs([other], cores=2, store=store, measuring="never").note
