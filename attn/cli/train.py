@@ -3,8 +3,9 @@
 The runs go to the same JobRunner the pages use, so a request the store has already answered comes
 back from the run cache at once (`--retrain` trains it again), every trained run is stored once, a
 Ctrl-C cancels the runs (each stops within a batch and keeps its curves), and a process killed with -9
-leaves them `interrupted` for whoever opens the store next. `--no-store` trains in a temporary store
-that is removed afterwards. Results (tables, `--out` JSON) are read back from the store.
+leaves them `interrupted` for whoever opens the store next; SIGTERM is handled as Ctrl-C. `--no-store`
+trains in a temporary store that is removed afterwards (or, after a kill -9, by the next `--no-store`).
+Results (tables, `--out` JSON) are read back from the store.
 """
 from __future__ import annotations
 
@@ -12,17 +13,37 @@ import contextlib
 import dataclasses
 import json
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
+from pathlib import Path
 from typing import Sequence
 
 from attn.config import ConfigError, RunConfig, VARIANTS
 from attn.cli.progress import Progress
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill PID`, `timeout`), handled as Ctrl-C is: the runs are cancelled, a temporary store removed."""
+
+
 def train_command(args, base: RunConfig) -> int:
     """Train (or answer from the store) every variant x seed of `base`; print the tables, write --out."""
+    def terminate(signum, frame):
+        raise Terminated()
+
+    main_thread = threading.current_thread() is threading.main_thread()  # only it may set handlers
+    previous = signal.signal(signal.SIGTERM, terminate) if main_thread else None
+    try:
+        return _train(args, base)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _train(args, base: RunConfig) -> int:
     from attn.runs.workers import default_jobs
     start = time.perf_counter()
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
@@ -60,8 +81,9 @@ def train_command(args, base: RunConfig) -> int:
                 if cached[i]:
                     progress.note(i, f"from the store (run {run_id}; --retrain trains it again)")
             statuses = runner.wait_many(ids, _by_index(ids, progress))
-        except KeyboardInterrupt:
-            return _cancel(runner, store, ids, labels, progress)
+        except KeyboardInterrupt as stop:
+            _cancel(runner, store, ids, progress)
+            return 128 + (signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT)
         finally:
             runner.shutdown()
         ended = [(labels[i], run_id) for i, run_id in enumerate(ids) if statuses[run_id] != "done"]
@@ -118,15 +140,33 @@ def _run_store(temporary: bool):
     if not temporary:
         yield RunStore()
         return
-    folder = tempfile.mkdtemp(prefix="attn-no-store-")
+    from attn.runs.store import process_token
+    folder = Path(tempfile.mkdtemp(prefix=TEMPORARY_PREFIX))
     store = None
     try:
+        (folder / OWNER_FILE).write_text(process_token(), encoding="ascii")
+        _remove_abandoned(folder.parent)
         store = RunStore(folder)
         yield store
     finally:
         if store is not None:
             store.close()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+TEMPORARY_PREFIX, OWNER_FILE = "attn-no-store-", "owner"
+
+
+def _remove_abandoned(parent: Path) -> None:
+    """Remove the temporary stores of --no-store commands that are gone (killed with -9)."""
+    from attn.runs.store import process_alive
+    for folder in parent.glob(TEMPORARY_PREFIX + "*"):
+        try:
+            owner = (folder / OWNER_FILE).read_text(encoding="ascii").strip()
+        except OSError:
+            continue  # not ours, or its owner has not written the file yet
+        if not process_alive(owner):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _by_index(ids: Sequence[str], progress: Progress):
@@ -141,8 +181,8 @@ def _by_index(ids: Sequence[str], progress: Progress):
     return on_event
 
 
-def _cancel(runner, store, ids: Sequence[str], labels: Sequence[str], progress: Progress) -> int:
-    """Ctrl-C: cancel this command's unfinished runs and wait for them to stop -> exit code 130.
+def _cancel(runner, store, ids: Sequence[str], progress: Progress) -> None:
+    """Ctrl-C: cancel this command's unfinished runs and wait for them to stop.
 
     Each worker stops within a batch of seeing the request and records `cancelled` with its curves;
     a second Ctrl-C stops waiting, and the runner's shutdown then kills what is left (`interrupted`).
@@ -161,7 +201,6 @@ def _cancel(runner, store, ids: Sequence[str], labels: Sequence[str], progress: 
     for i, run_id in enumerate(ids):
         if run_id in active:
             progress.note(i, f"{store.status(run_id)} (run {run_id})")
-    return 130
 
 
 def stored_summary(store, run_id: str, task: str) -> dict:

@@ -86,8 +86,9 @@ def test_no_store_trains_in_a_temporary_store_and_removes_it(tmp_path, capsys, m
         assert not list(temp.glob("attn-*")) and not home.exists()
 
 
-def _cli(home, *argv) -> subprocess.Popen:
-    env = {**os.environ, "ATTN_HOME": str(home), "ATTN_CANCEL_GRACE": str(int(HANG))}  # never killed by the runner
+def _cli(home, *argv, **environ) -> subprocess.Popen:
+    env = {**os.environ, "ATTN_HOME": str(home), "ATTN_CANCEL_GRACE": str(int(HANG)),  # never killed by the runner
+           **environ}
     return subprocess.Popen([sys.executable, "-m", "attn", "train", *argv], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
 
@@ -139,3 +140,35 @@ def test_a_command_killed_with_sigkill_leaves_its_runs_interrupted_in_runs_list(
     rows = json.loads(capsys.readouterr().out)
     assert sorted(row["status"] for row in rows) == ["interrupted", "interrupted"]
     assert store.integrity_check() == "ok"
+
+
+def test_sigterm_cancels_like_ctrl_c_and_removes_the_temporary_store(tmp_path):
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    cli = _cli(tmp_path / "home", *LONG_FLAGS, "--jobs", "2", "--no-store", TMPDIR=str(temp))
+    try:
+        folder = _until(lambda: next(temp.glob("attn-no-store-*/runs.sqlite"), None), "the temporary store").parent
+        _training(RunStore(folder), 2)
+        os.kill(cli.pid, signal.SIGTERM)  # `kill PID`, or `timeout` running out: the command only
+        out, err = cli.communicate(timeout=HANG)
+    finally:
+        if cli.poll() is None:
+            os.killpg(cli.pid, signal.SIGKILL)
+    assert cli.returncode == 128 + signal.SIGTERM and "cancelling 2 unfinished runs" in err, err
+    assert "Traceback" not in err and not folder.exists(), err
+
+
+def test_no_store_removes_the_temporary_stores_of_commands_killed_with_sigkill(tmp_path, capsys, monkeypatch):
+    from attn.cli.train import OWNER_FILE
+    from attn.runs.store import process_token
+    temp = tmp_path / "temp"
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.setenv("ATTN_HOME", str(tmp_path / "home"))
+    owners = {"abandoned": "999999999:1", "in-use": process_token(), "not-ours": None}  # 999999999: no such pid
+    for name, owner in owners.items():
+        (temp / f"attn-no-store-{name}").mkdir(parents=True)
+        if owner is not None:
+            (temp / f"attn-no-store-{name}" / OWNER_FILE).write_text(owner)
+    code, _, err = _train(tmp_path, capsys, "--preset", "tiny", "--variants", "none", "--no-store")
+    assert code == 0, err
+    assert sorted(p.name for p in temp.glob("attn-no-store-*")) == ["attn-no-store-in-use", "attn-no-store-not-ours"]
