@@ -295,7 +295,7 @@ PRESETS: dict[str, RunConfig] = {
     ),
     # Train short, test long (Kazemnejad et al. 2023, "The Impact of Positional Encoding on Length
     # Generalization in Transformers"): reverse sources of 2-20 tokens in training, 2-40 in the test, the
-    # buckets cut at 21 (experiment.split_at_training). This config is the RNN of `length_configs`.
+    # buckets cut at 21 (pairs.split_at_training). This config is the RNN of `length_configs`.
     "length": RunConfig(
         data=DataConfig(task="reverse", n_train=8000, n_valid=200, n_test=400, min_len=2, max_len=20,
                         test_max_len=40, n_buckets=8),

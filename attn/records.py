@@ -89,7 +89,7 @@ class BucketRow:
     `unseen` says whether the bucket lies past the training lengths: True when every source length in
     it is longer than the longest training source, False when none is, None when not known (a row
     stored without its run's training range). There is no "partly unseen": a run's buckets are cut at
-    the longest training length + 1 (experiment.split_at_training), so no bucket mixes lengths seen in
+    the longest training length + 1 (pairs.split_at_training), so no bucket mixes lengths seen in
     training with longer ones. Only the metrics and their range are stored per bucket (BUCKET_COLUMNS);
     the store keeps the training range with the run's overall metrics.
     """

@@ -128,3 +128,28 @@ def bucket_label(edges: Sequence[int], k: int) -> str:
     """Human label of bucket k, inclusive on both ends: "10-19"."""
     lo, hi = edges[k], edges[k + 1] - 1
     return f"{lo}" if lo == hi else f"{lo}-{hi}"
+
+
+def split_at_training(edges: list[int], data: ParallelData, automatic: bool) -> list[int]:
+    """The bucket edges with one at the longest training source length + 1, so no bucket mixes seen and
+    unseen lengths; edges that do not straddle it (the test range inside the training range) are kept.
+
+    Bucket k holds [edges[k], edges[k+1]). Let c = max training source length + 1. User edges gain c
+    (one bucket more). Automatic edges (equal width over the test lengths [lo, hi]) are made again on
+    each side of c: the same number of buckets shared by width, n_seen = round(n (c - lo) / (hi + 1 - lo))
+    held in 1..n-1, each side equal-width (`bucket_edges`); one bucket (n = 1) becomes two.
+    """
+    cut = max(len(p.src) for p in data.train) + 1
+    if not edges[0] < cut < edges[-1]:
+        return list(edges)
+    if not automatic:
+        return sorted(set(edges) | {cut})
+    lo, hi, n = edges[0], edges[-1] - 1, len(edges) - 1
+    n_seen = min(max(1, round(n * (cut - lo) / (hi + 1 - lo))), max(1, n - 1))
+    return bucket_edges([lo, cut - 1], n_seen) + bucket_edges([cut, hi], max(1, n - n_seen))[1:]
+
+
+def run_edges(data: ParallelData, edges: Sequence[int] | None, n_buckets: int = 5) -> list[int]:
+    """The bucket edges a run is evaluated with, and the Data page shows: `resolve_edges` (covering every
+    test sentence), then cut at the training length (`split_at_training`)."""
+    return split_at_training(resolve_edges(data, edges, n_buckets), data, automatic=not edges)

@@ -120,10 +120,12 @@ class RunReader:
         ids = [run_ids] if isinstance(run_ids, str) else list(run_ids)
         rows = self._db().execute(
             f"SELECT b.run_id, r.name, r.task, r.variant, r.style, r.seed, b.bucket, b.lo, b.hi, b.n, "
-            f"{', '.join('b.' + m for m in METRICS)} FROM buckets b JOIN runs r ON r.id = b.run_id "
+            f"{', '.join('b.' + m for m in METRICS)}, r.overall FROM buckets b JOIN runs r ON r.id = b.run_id "
             f"WHERE b.run_id IN ({','.join('?' * len(ids))}) ORDER BY b.run_id, b.position", ids).fetchall()
         width = len(self._RUN_IDENTITY)
-        return [(dict(zip(self._RUN_IDENTITY, row[:width])), BucketRow(*row[width:])) for row in rows]
+        # `unseen` follows from the run's training range, kept with its overall metrics (older runs: unknown)
+        return [(dict(zip(self._RUN_IDENTITY, row[:width])),
+                 BucketRow(*row[width:-1]).past_training(_train_max_len(row[-1]))) for row in rows]
 
     def decodes(self, run_id: str, bucket: int | str | None = None) -> list[Decode]:
         """Test sentences with tokens and attention: weights (T_hyp, S) and forced (T_ref, S), float32.
@@ -228,3 +230,9 @@ def _local_time(seconds):
 def _records(frame: pd.DataFrame) -> list[dict]:
     return [{k: (None if isinstance(v, float) and v != v else v.item() if hasattr(v, "item") else v)
              for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _train_max_len(overall: str | None) -> int | None:
+    """The longest training source a run saw, from its stored overall metrics; None for older runs."""
+    value = json.loads(overall).get("train_max_len") if overall else None
+    return None if value is None else int(value)

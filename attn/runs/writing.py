@@ -133,7 +133,8 @@ class RunWriter:
         buckets = [(run_id, i, b.bucket, b.lo, b.hi, b.n, *b.metrics()) for i, b in enumerate(result.buckets)]
         decodes = [(run_id, d.index, d.bucket, json.dumps(d.src), json.dumps(d.ref), json.dumps(d.hyp),
                     *_pack(d.weights), *_pack(d.forced)) for d in result.decodes]
-        overall = {k: _float(v) if k != "n" else _int(v) for k, v in result.overall.items()}
+        overall = {k: _int(v) if k in ("n", "train_min_len", "train_max_len") else _float(v)
+                   for k, v in result.overall.items()}
         last = training.steps[-1] if training.steps else {}
         with self._write() as db:
             changed = db.execute(

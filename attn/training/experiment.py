@@ -19,10 +19,10 @@ from torch import nn
 
 from attn.data.batching import TensorSplit, tensorize
 from attn.config import DataConfig, RunConfig, limits, ConfigError
-from attn.data.pairs import ParallelData, bucket_edges
+from attn.data.pairs import ParallelData, run_edges
 from attn.data.load import load_data
 from attn.records import BucketRow, Decode, bucket_frame
-from attn.training.evaluate import bucket_table, decode_split, overall_metrics, resolve_edges
+from attn.training.evaluate import bucket_table, decode_split, overall_metrics
 from attn.nn import models
 from attn.nn.model import count_parameters
 from attn.data.text import Vocab
@@ -61,31 +61,12 @@ def prepare(cfg: DataConfig, data: ParallelData | None = None) -> Prepared:
         if len(vocab) > cap:
             raise ConfigError(f"the {side} vocabulary has {len(vocab)} words, over the limit of {cap} "
                               "(raise data.min_freq or set ATTN_MAX_VOCAB)")
-    edges = split_at_training(resolve_edges(data, cfg.buckets, cfg.n_buckets), data, automatic=not cfg.buckets)
+    edges = run_edges(data, cfg.buckets, cfg.n_buckets)
     return Prepared(data, src_vocab, tgt_vocab,
                     tensorize(data.train, src_vocab, tgt_vocab),
                     tensorize(data.valid, src_vocab, tgt_vocab),
                     tensorize(data.test, src_vocab, tgt_vocab),
                     edges)
-
-
-def split_at_training(edges: list[int], data: ParallelData, automatic: bool) -> list[int]:
-    """The bucket edges with one at the longest training source length + 1, so no bucket mixes seen and
-    unseen lengths; edges that do not straddle it (the test range inside the training range) are kept.
-
-    Bucket k holds [edges[k], edges[k+1]). Let c = max training source length + 1. User edges gain c
-    (one bucket more). Automatic edges (equal width over the test lengths [lo, hi]) are made again on
-    each side of c: the same number of buckets shared by width, n_seen = round(n (c - lo) / (hi + 1 - lo))
-    held in 1..n-1, each side equal-width (`bucket_edges`); one bucket (n = 1) becomes two.
-    """
-    cut = max(len(p.src) for p in data.train) + 1
-    if not edges[0] < cut < edges[-1]:
-        return list(edges)
-    if not automatic:
-        return sorted(set(edges) | {cut})
-    lo, hi, n = edges[0], edges[-1] - 1, len(edges) - 1
-    n_seen = min(max(1, round(n * (cut - lo) / (hi + 1 - lo))), max(1, n - 1))
-    return bucket_edges([lo, cut - 1], n_seen) + bucket_edges([cut, hi], max(1, n - n_seen))[1:]
 
 
 @dataclass

@@ -7,7 +7,7 @@ import pandas as pd
 
 from attn.config import DataConfig
 from attn.data.corpus import CorpusError, CorpusOptions, load_parallel_bytes, load_tsv_bytes
-from attn.data.pairs import ParallelData, bucket_edges, bucket_label
+from attn.data.pairs import ParallelData, bucket_label, run_edges
 from attn.data.tasks import TASKS
 from attn.data.text import Vocab
 
@@ -48,15 +48,8 @@ def describe_data(cfg: DataConfig) -> str:
 
 
 def edges_in_use(data: ParallelData, edges: Sequence[int] | None, n_buckets: int = 5) -> list[int]:
-    """The bucket edges evaluation uses: `edges` as given, else equal-width buckets over the test split's
-    source lengths (the training split's when there is no test split).
-
-    The rule of attn.training.evaluate.resolve_edges, which this layer cannot import without torch;
-    tests/viz/test_datasets.py holds the two equal.
-    """
-    if edges:
-        return list(edges)
-    return bucket_edges([len(p.src) for p in data.test] or [len(p.src) for p in data.train], n_buckets)
+    """The bucket edges evaluation uses (attn.data.pairs.run_edges, the one rule)."""
+    return run_edges(data, edges, n_buckets)
 
 
 def data_overview(data: ParallelData, cfg: DataConfig) -> dict:

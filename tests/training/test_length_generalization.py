@@ -15,7 +15,8 @@ from attn.nn.models import build_model
 from attn.records import BUCKET_COLUMNS, BucketRow, bucket_frame
 from attn.runs.store import RunStore
 from attn.training.evaluate import resolve_edges
-from attn.training.experiment import _json_number, prepare, run, split_at_training
+from attn.data.pairs import split_at_training
+from attn.training.experiment import _json_number, prepare, run
 
 # reverse, trained on 2-6 tokens and tested on 2-12
 SHORT_LONG = RunConfig(

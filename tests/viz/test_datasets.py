@@ -3,7 +3,6 @@ import pytest
 
 from attn.config import DataConfig
 from attn.data.pairs import Pair, ParallelData
-from attn.training.evaluate import resolve_edges
 from attn.viz import datasets
 
 
@@ -16,12 +15,13 @@ def data_of(train_lengths, test_lengths) -> ParallelData:
     return ParallelData("t", train, train[:1], tuple(pair(n) for n in test_lengths))
 
 
-@pytest.mark.parametrize("edges", [None, (), (1, 4, 30)])
+@pytest.mark.parametrize("edges", [None, (), (1, 4, 30), (4, 6, 8)])
 @pytest.mark.parametrize("n_buckets", [1, 3, 5])
-@pytest.mark.parametrize("test_lengths", [(2, 3, 9, 17), (5,), ()])
-def test_edges_in_use_are_evaluations_edges(edges, n_buckets, test_lengths):
-    data = data_of((1, 2, 4, 8, 20, 25), test_lengths)
-    assert datasets.edges_in_use(data, edges, n_buckets) == resolve_edges(data, edges, n_buckets)
+def test_the_data_pages_edges_hold_every_test_sentence_and_split_at_the_training_length(edges, n_buckets):
+    data = data_of((2, 3, 4, 6), (2, 3, 9, 12, 17))      # trained up to 6 tokens, tested up to 17
+    used = datasets.edges_in_use(data, edges, n_buckets)
+    assert used[0] <= 2 and used[-1] > 17                   # nothing falls outside a bucket
+    assert 7 in used                                        # no bucket mixes seen (<= 6) and unseen lengths
 
 
 def test_overview_labels_the_buckets_of_its_edges():
