@@ -47,7 +47,8 @@ for column, (label, matrix) in zip(shapes, [("Q", Q), ("K", K), ("V", V), ("weig
                                             ("output", result.output)]):
     column.metric(f"{label} shape", ds.shape_text(matrix))
 if result.empty_rows.any():
-    st.warning("Queries with every key masked attend to nothing: their weights and output are zeros.",
+    st.warning("Queries with every key masked have nothing to attend to: like the models, they spread their "
+               "weight evenly over all keys, so their output is the mean of V.",
                icon=":material/warning:")
 
 first, second = st.columns(2), st.columns(2)

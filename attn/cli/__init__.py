@@ -1,6 +1,8 @@
 """`python -m attn ...` and the `attn` command: one module per subcommand.
 
-main        the parser (`attn.cli.main:main`), `train` and `bench`
+main        the parser (`attn.cli.main:main`) and `bench`
+train       `train`: submits to the one runner (attn.runs.runner) and waits; cached runs answer at once
+progress    the progress bars of `train`
 preload     train the lecture runs into the store before a class
 runs        list, show, export, delete stored runs
 figures     the dashboard's figures as PNG/SVG files for slides

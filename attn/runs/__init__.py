@@ -1,1 +1,14 @@
-"""TODO docstring"""
+"""Runs kept and trained: the store, the one runner, and what plans runs.
+
+    store      RunStore = RunWriter (writing) + RunReader (reading) over one SQLite database (schema)
+    processes  process tokens: whether the process that owns a run is still alive
+    version    code_version: the hash of what computes a run (cache key part)
+    runner     JobRunner: the one runner for the pages and the CLI (cache, queue, cancel, crash recovery)
+    workers    the worker side: a fork server's processes that train one run each
+    plans      run configs from form values; form ranges read from attn.config's checks
+    estimate   wall time of a set of runs, from measured throughput on this machine
+    settings   the shared server's settings from the environment
+
+May import: attn.config, attn.records, attn.data, attn.nn, attn.training (the runner's workers train).
+Never Streamlit.
+"""
