@@ -18,18 +18,18 @@ from attn.runs.store import StoreError
 
 
 def submit_all(configs) -> tuple[list[str], int, list[str]]:
-    """Queue every config -> (run ids, how many were trained before, reasons some were refused)."""
+    """Queue every config, all or none -> (run ids, how many were trained before, why nothing was queued)."""
     refused = refusal("train")
     if refused:
         return [], 0, [refused]
-    ids, errors = [], []
-    for cfg in configs:
-        try:
-            ids.append(runner().submit(cfg, session=session_id()))
-        except (JobError, ConfigError) as exc:
-            errors.append(f"{cfg.model.variant} seed {cfg.seed}: {exc}")
+    # One call, one store transaction: a click queues all of its runs or none, and a rerun that
+    # interrupts the page (a click elsewhere) cannot fall between two of them.
+    try:
+        ids = runner().submit_many(list(configs), session=session_id())
+    except (JobError, ConfigError) as exc:
+        return [], 0, [f"nothing was queued: {exc}"]
     cached = sum(store().status(rid) == "done" for rid in ids)
-    return ids, cached, errors
+    return ids, cached, []
 
 
 def resubmit(run_id: str) -> None:
