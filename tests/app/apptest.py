@@ -4,9 +4,10 @@ every test makes. Imported by the test modules as tests.app.apptest; fixtures ar
 from __future__ import annotations
 
 import os
-import time
 
 from streamlit.testing.v1 import AppTest
+
+from tests import waiting
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PAGES = ("home", "data", "train", "compare", "attention", "curves", "runs", "playground")
@@ -46,10 +47,4 @@ def sign_in(at: AppTest, password: str) -> AppTest:
 
 def wait_until(predicate, timeout: float, what: str):
     """Poll `predicate` until it returns something true -> that; `timeout` only guards against a hang."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+    return waiting.wait_until(predicate, what, timeout, poll=0.25)

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 
 import torch
 
@@ -17,6 +16,7 @@ from attn.cli.main import main
 from attn.config import preset
 from attn.runs.store import RunStore, process_alive
 from attn.runs.workers import threads_per_job
+from tests.waiting import wait_until
 
 HANG = 600.0  # seconds: only a hang reaches it
 TIMINGS = ("train_seconds", "eval_seconds")
@@ -25,13 +25,7 @@ LONG_FLAGS = ["--preset", "tiny", "--n-train", "3000", "--epochs", "200", "--var
 
 
 def _until(predicate, what: str, timeout: float = HANG):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    return wait_until(predicate, what, timeout, poll=0.1)
 
 
 def _train(tmp_path, capsys, *argv):

@@ -2,7 +2,6 @@
 wrappers that stand between tensors and raw pointers, and the one private symbol of torch they use."""
 import ctypes
 import inspect
-import os
 import platform
 import re
 import shutil
@@ -13,22 +12,14 @@ import pytest
 import torch
 
 from attn.nn import fused
+from tests.nn.kernels import require_kernels
 from attn.nn.attention import AdditiveAttention
 from attn.config import ModelConfig
 
 REQUIREMENTS = Path(__file__).resolve().parents[2] / "requirements.txt"
 
 
-def needs_kernels():
-    """Skip without the compiled kernels, saying why -- except in CI (CI=true, as .ci/run sets it),
-    where a missing compiler or a failed build fails: users run the kernels, so CI must build them.
-    (test_recurrence.py applies the same rule.)"""
-    if fused.available():
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI cannot build what users run: the C kernels are not available "
-                    f"({fused.build_error}); install a C compiler (cc, gcc or clang) in CI", pytrace=False)
-    pytest.skip(f"no fused kernels on this machine: {fused.build_error}")
+needs_kernels = require_kernels  # tests/nn/kernels.py: skip locally, fail in CI
 
 
 def _system_compiler() -> str | None:

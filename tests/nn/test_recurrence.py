@@ -8,6 +8,7 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from attn.nn import fused
+from tests.nn.kernels import require_kernels
 
 from attn.nn import recurrence
 from attn.config import ModelConfig
@@ -15,14 +16,8 @@ from attn.config import ModelConfig
 
 @pytest.fixture(autouse=True)
 def needs_kernels():
-    """Every test here runs the GRU kernel. Without it: a skip with the reason locally, a failure in
-    CI (CI=true, as .ci/run sets it) -- the rule of test_fused.needs_kernels."""
-    if fused.available():
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI cannot build what users run: the C kernels are not available "
-                    f"({fused.build_error}); install a C compiler (cc, gcc or clang) in CI", pytrace=False)
-    pytest.skip(f"no fused kernels on this machine: {fused.build_error}")
+    """Every test here runs the GRU kernel (tests/nn/kernels.py: skip locally, fail in CI)."""
+    require_kernels()
 
 
 @pytest.fixture(params=["blas", "plain C"])

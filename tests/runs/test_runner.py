@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 import torch
@@ -19,6 +18,7 @@ from attn.config import PRESETS, ConfigError, RunConfig
 from attn.runs.runner import JobError, JobRunner
 from attn.runs.store import RunStore, process_alive
 from attn.runs.workers import threads_per_job
+from tests.waiting import wait_until
 
 HANG = 600.0  # seconds: longer than anything here takes on a loaded 2-core machine; only a hang reaches it
 TINY = PRESETS["tiny"]
@@ -46,13 +46,7 @@ def runner(store):
 
 
 def _until(predicate, what: str, timeout: float = HANG):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    return wait_until(predicate, what, timeout, poll=0.05)
 
 
 def _training(store, run_id) -> dict:
