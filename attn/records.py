@@ -122,6 +122,11 @@ class BucketRow:
         known = train_max_len is not None and self.lo is not None
         return dataclasses.replace(self, unseen=self.lo > int(train_max_len) if known else None)
 
+    def to_json(self) -> dict:
+        """This row as the `--out` JSON has it (numbers rounded, NaN as null): one form for a fresh run
+        (RunResult.summary) and a stored one (the CLI's stored_summary)."""
+        return {k: json_number(v) for k, v in dataclasses.asdict(self).items()}
+
     def metrics(self) -> tuple:
         """The metric values in METRICS order."""
         return tuple(getattr(self, m) for m in METRICS)
@@ -171,3 +176,15 @@ def _bool(value) -> bool | None:
 
 def _int(value) -> int | None:
     return None if value is None or value != value else int(value)
+
+
+def json_number(v):
+    """Numbers rounded for JSON; NaN (an empty bucket) and None become null; strings and bools stay."""
+    if v is None or isinstance(v, (str, bool)):
+        return v
+    if hasattr(v, "dtype") and v.dtype.kind == "b":
+        return bool(v)
+    if isinstance(v, int) or (hasattr(v, "dtype") and v.dtype.kind in "iu"):
+        return int(v)
+    f = float(v)
+    return None if f != f else round(f, 4)

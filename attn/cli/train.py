@@ -216,8 +216,7 @@ def stored_summary(store, run_id: str, task: str) -> dict:
             "stopped": False,  # a done run trained to its end (a stop request ends it `cancelled`)
             "final_valid_loss": float(epochs["valid_loss"].iloc[-1]) if len(epochs) else None,
             "train_min_len": lo, "train_max_len": hi,
-            "buckets": [{k: _json_number(v) for k, v in dataclasses.asdict(row).items()}
-                        for row in _bucket_rows(store, run_id, hi)]}
+            "buckets": [row.to_json() for row in store.bucket_rows(run_id)]}
 
 
 def _train_range(run: dict) -> tuple[int | None, int | None]:
@@ -226,26 +225,13 @@ def _train_range(run: dict) -> tuple[int | None, int | None]:
     return tuple(None if overall.get(k) is None else int(overall[k]) for k in ("train_min_len", "train_max_len"))
 
 
-def _bucket_rows(store, run_id: str, train_max_len: int | None) -> list:
-    """A stored run's BucketRows with `unseen` known, as the run had them (it follows from the training range)."""
-    return [row if row.unseen is not None else row.past_training(train_max_len) for row in store.bucket_rows(run_id)]
-
-
 def stored_table(store, ids: Sequence[str], configs: Sequence[RunConfig], task: str):
     """One row per run x bucket, with task, variant and seed: the table the CLI prints."""
     from attn.records import bucket_frame
     return bucket_frame((({"task": task, "variant": cfg.model.variant, "seed": cfg.seed}, row)
                          for cfg, run_id in zip(configs, ids)
-                         for row in _bucket_rows(store, run_id, _train_range(store.run(run_id))[1])),
+                         for row in store.bucket_rows(run_id)),
                         identity=("task", "variant", "seed"))
-
-
-def _json_number(v):
-    """Numbers rounded for JSON; NaN (an empty bucket) and None become null; strings and bools stay."""
-    if v is None or isinstance(v, (str, bool, int)):
-        return v
-    f = float(v)
-    return None if f != f else round(f, 4)
 
 
 

@@ -123,9 +123,11 @@ class RunReader:
             f"{', '.join('b.' + m for m in METRICS)}, r.overall FROM buckets b JOIN runs r ON r.id = b.run_id "
             f"WHERE b.run_id IN ({','.join('?' * len(ids))}) ORDER BY b.run_id, b.position", ids).fetchall()
         width = len(self._RUN_IDENTITY)
-        # `unseen` follows from the run's training range, kept with its overall metrics (older runs: unknown)
+        # `unseen` follows from the run's training range, kept with its overall metrics (older runs: unknown);
+        # each run's overall JSON is read once, not once per bucket
+        longest = {overall: _train_max_len(overall) for overall in {row[-1] for row in rows}}
         return [(dict(zip(self._RUN_IDENTITY, row[:width])),
-                 BucketRow(*row[width:-1]).past_training(_train_max_len(row[-1]))) for row in rows]
+                 BucketRow(*row[width:-1]).past_training(longest[row[-1]])) for row in rows]
 
     def decodes(self, run_id: str, bucket: int | str | None = None) -> list[Decode]:
         """Test sentences with tokens and attention: weights (T_hyp, S) and forced (T_ref, S), float32.

@@ -9,7 +9,6 @@ length + 1, so none mixes lengths seen in training with longer ones.
 """
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
@@ -88,7 +87,7 @@ class RunResult:
 
     def summary(self) -> dict:
         """The `--out` JSON record of this run."""
-        buckets = [{k: _json_number(v) for k, v in dataclasses.asdict(row).items()} for row in self.buckets]
+        buckets = [row.to_json() for row in self.buckets]
         lo, hi = self.train_range or (None, None)
         return {"variant": self.config.model.variant, "style": self.config.model.style,
                 "seed": self.config.seed, "task": self.task, "params": self.params,
@@ -96,18 +95,6 @@ class RunResult:
                 "epochs": len(self.training.epochs), "stopped": self.training.stopped,
                 "final_valid_loss": self.training.epochs[-1]["valid_loss"] if self.training.epochs else None,
                 "train_min_len": lo, "train_max_len": hi, "buckets": buckets}
-
-
-def _json_number(v):
-    """Numbers rounded for JSON; NaN (an empty bucket) and None become null; strings and bools stay."""
-    if v is None or isinstance(v, (str, bool)):
-        return v
-    if hasattr(v, "dtype") and v.dtype.kind == "b":
-        return bool(v)
-    if isinstance(v, int) or (hasattr(v, "dtype") and v.dtype.kind in "iu"):
-        return int(v)
-    f = float(v)
-    return None if f != f else round(f, 4)
 
 
 def build_model(cfg: RunConfig, prepared: Prepared) -> nn.Module:

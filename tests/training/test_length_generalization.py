@@ -16,7 +16,8 @@ from attn.records import BUCKET_COLUMNS, BucketRow, bucket_frame
 from attn.runs.store import RunStore
 from attn.training.evaluate import resolve_edges
 from attn.data.pairs import split_at_training
-from attn.training.experiment import _json_number, prepare, run
+from attn.records import json_number as _json_number
+from attn.training.experiment import prepare, run
 
 # reverse, trained on 2-6 tokens and tested on 2-12
 SHORT_LONG = RunConfig(
