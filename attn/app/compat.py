@@ -58,26 +58,26 @@ def available(path: str) -> bool:
 
 def vega_lite_spec(chart: alt.TopLevelMixin) -> dict:
     """The Vega-Lite spec st.altair_chart would send for `chart`: its data in "datasets", as Arrow bytes."""
-    if available(SPEC):
-        try:
-            return _private_spec(chart)
-        except Exception as exc:
-            if not _works(public_vega_lite_spec, chart):
-                raise  # the input is bad, not the private path: the caller's error to see
-            _fall_back(SPEC, exc)
-    return public_vega_lite_spec(chart)
+    return _private_or_public(SPEC, _private_spec, public_vega_lite_spec, chart)
 
 
 def arrow_bytes(data: Any) -> bytes:
     """Rows (a DataFrame, or what pd.DataFrame takes) as the Arrow IPC bytes Streamlit sends charts."""
-    if available(ARROW):
+    return _private_or_public(ARROW, _private_arrow, public_arrow_bytes, data)
+
+
+def _private_or_public(path: str, private, public, value):
+    """private(value) while the private function at `path` works; when it raises on a value the public
+    way takes, the public way from then on (said once in the log). A value both refuse is the caller's
+    error, raised as the private function raised it."""
+    if available(path):
         try:
-            return _private_arrow(data)
+            return private(value)
         except Exception as exc:
-            if not _works(public_arrow_bytes, data):
-                raise  # the input is bad, not the private path: the caller's error to see
-            _fall_back(ARROW, exc)
-    return public_arrow_bytes(data)
+            if not _works(public, value):
+                raise
+            _fall_back(path, exc)
+    return public(value)
 
 
 # ---------------------------------------------------------------------------------- the public ways
