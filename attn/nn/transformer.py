@@ -161,7 +161,29 @@ class TransformerDecoder(nn.Module):
         return logits[:, 0], stack_cache(kv), cross_w[-1].mean(dim=1)[:, 0]
 
 
-class Transformer(nn.Module):
+class TeacherForced(nn.Module):
+    """What both Transformers share: forward and attention_maps over the subclass's `_run(src, src_len,
+    tgt_in, keep) -> (logits (B, T, V), AttentionMaps)`."""
+
+    def _run(self, src, src_len, tgt_in, keep: str):
+        raise NotImplementedError
+
+    def forward(self, src, src_len, tgt_in, teacher_forcing: float = 1.0, need_weights: bool | None = None):
+        """src (B, S), src_len (B,), tgt_in (B, T) -> logits of the target positions (B, T, V),
+        weights (B, T, S) | None: the last layer's attention of the target rows over the source, mean
+        over heads (AttentionMaps.weights); by default only outside training."""
+        check_teacher_forcing(teacher_forcing)
+        keep = keep_for(self, need_weights)
+        logits, maps = self._run(src, src_len, tgt_in, keep)
+        return logits, maps.weights() if keep != "none" else None
+
+    @torch.no_grad()
+    def attention_maps(self, src, src_len, tgt_in) -> AttentionMaps:
+        """Every layer's and head's attention under teacher forcing (see AttentionMaps)."""
+        return self._run(src, src_len, tgt_in, "all")[1]
+
+
+class Transformer(TeacherForced):
     """The encoder-decoder Transformer with one of the positional encodings (cfg.positions)."""
 
     def __init__(self, cfg: ModelConfig, src_vocab_size: int, tgt_vocab_size: int):
@@ -181,21 +203,6 @@ class Transformer(nn.Module):
         enc = TransformerEncoded(memory, mask, src_len, kv=None)
         logits, self_w, cross_w = self.decoder(tgt_in, enc, memory_kv, keep)
         return logits, AttentionMaps(enc_w, self_w, cross_w)
-
-    def forward(self, src, src_len, tgt_in, teacher_forcing: float = 1.0, need_weights: bool | None = None):
-        """src (B, S), src_len (B,), tgt_in (B, T) -> logits (B, T, V), weights (B, T, S) | None.
-
-        weights: the last layer's cross-attention, mean over heads; by default only outside training.
-        """
-        check_teacher_forcing(teacher_forcing)
-        keep = keep_for(self, need_weights)
-        logits, maps = self._run(src, src_len, tgt_in, keep)
-        return logits, maps.weights() if keep != "none" else None
-
-    @torch.no_grad()
-    def attention_maps(self, src, src_len, tgt_in) -> AttentionMaps:
-        """Every layer's and head's attention under teacher forcing (see AttentionMaps)."""
-        return self._run(src, src_len, tgt_in, "all")[1]
 
 
 def check_teacher_forcing(teacher_forcing: float) -> None:

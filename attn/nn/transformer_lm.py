@@ -23,8 +23,8 @@ from torch import nn
 
 from attn.config import ModelConfig
 from attn.nn.positions import CAUSAL, make_positions
-from attn.nn.transformer import (AttentionMaps, Embedding, TransformerEncoded, check_teacher_forcing,
-                                 keep_for, stack_cache, unstack_cache)
+from attn.nn.transformer import (AttentionMaps, Embedding, TeacherForced, TransformerEncoded, stack_cache,
+                                 unstack_cache)
 from attn.nn.transformer_layers import Context, Stack, attention_mask
 
 
@@ -86,7 +86,7 @@ class CausalDecoder(nn.Module):
         return self.out(states[:, 0]), stack_cache(kv), attention
 
 
-class DecoderOnlyTransformer(nn.Module):
+class DecoderOnlyTransformer(TeacherForced):
     """A causal Transformer over [source; <s>; target], scored on the target only."""
 
     def __init__(self, cfg: ModelConfig, src_vocab_size: int, tgt_vocab_size: int):
@@ -118,16 +118,3 @@ class DecoderOnlyTransformer(nn.Module):
             maps.decoder.append(rows.gather(3, target_index[:, None, None, :].expand(-1, w.size(1),
                                                                                      rows.size(2), -1)))
         return logits, maps
-
-    def forward(self, src, src_len, tgt_in, teacher_forcing: float = 1.0, need_weights: bool | None = None):
-        """src (B, S), src_len (B,), tgt_in (B, T) -> logits of the target positions (B, T, V),
-        weights (B, T, S) | None (by default only outside training)."""
-        check_teacher_forcing(teacher_forcing)
-        keep = keep_for(self, need_weights)
-        logits, maps = self._run(src, src_len, tgt_in, keep)
-        return logits, maps.weights() if keep != "none" else None
-
-    @torch.no_grad()
-    def attention_maps(self, src, src_len, tgt_in) -> AttentionMaps:
-        """Every layer's and head's attention of the target rows (see AttentionMaps)."""
-        return self._run(src, src_len, tgt_in, "all")[1]
