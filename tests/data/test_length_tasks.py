@@ -11,6 +11,7 @@ from attn.config import PRESETS, ConfigError, DataConfig, RunConfig, limits, rep
 from attn.data.load import load_data
 from attn.data.pairs import ParallelData
 from attn.data.tasks import addition, get_task, load_task, sort
+from tests.data.pairs_of import all_pairs, links_of
 
 NEW_TASKS = ("copy", "sort", "addition")
 
@@ -19,17 +20,6 @@ NEW_TASKS = ("copy", "sort", "addition")
 def small(name: str, seed: int = 0, **kwargs) -> ParallelData:
     """A few hundred pairs; cached because several tests read the same data."""
     return load_task(name, n_train=800, n_valid=100, n_test=200, seed=seed, **kwargs)
-
-
-def all_pairs(data: ParallelData):
-    return data.train + data.valid + data.test
-
-
-def links_of(pair) -> dict[int, set[int]]:
-    out: dict[int, set[int]] = {}
-    for t, s in pair.align:
-        out.setdefault(t, set()).add(s)
-    return out
 
 
 def fingerprint(data: ParallelData) -> str:

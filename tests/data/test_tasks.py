@@ -14,6 +14,7 @@ from attn.data.tasks import TASKS, get_task, load_task, toy_fr
 from attn.data.tasks.dates import LOCALES
 from attn.data.tasks.reverse import ALPHABET
 from attn.data.text import tokenize_chars, tokenize_words
+from tests.data.pairs_of import all_pairs, links_of
 
 NAMES = sorted(TASKS)
 
@@ -24,17 +25,6 @@ def small(name: str, seed: int = 0, min_len: int | None = None, max_len: int | N
     """A few hundred pairs; cached because several tests read the same data."""
     return load_task(name, n_train=1200, n_valid=100, n_test=200, seed=seed,
                      min_len=min_len, max_len=max_len, **options)
-
-
-def all_pairs(data: ParallelData):
-    return data.train + data.valid + data.test
-
-
-def links_of(pair) -> dict[int, set[int]]:
-    out: dict[int, set[int]] = {}
-    for t, s in pair.align:
-        out.setdefault(t, set()).add(s)
-    return out
 
 
 # --- registry and loader --------------------------------------------------------------------------
