@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import subprocess
 import sys
 import time
 
@@ -16,6 +15,7 @@ from attn.runs.workers import cpu_count
 from attn.runs.estimate import (NO_RUNS, SPEED_FILE, Speed, estimate_runs, loads, run_seconds, schedule, similarity,
                                 speed_key, target_tokens)
 from attn.training.experiment import run
+from tests.light_imports import heavy_loaded
 
 # About a second of training on one core: long enough to time, short enough for a test.
 SMALL = RunConfig(data=DataConfig(task="reverse", n_train=1500, n_valid=60, n_test=80, min_len=3, max_len=14),
@@ -82,11 +82,7 @@ def test_similar_size_means_same_family_and_every_size_within_the_factor():
 
 
 def test_importing_the_estimate_loads_neither_torch_nor_streamlit():
-    code = ("import json, sys, attn.runs.estimate; "
-            "print(json.dumps(['torch' in sys.modules, 'streamlit' in sys.modules]))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert json.loads(done.stdout) == [False, False]
+    assert heavy_loaded("attn.runs.estimate") == [False, False]
 
 
 # ------------------------------------------------------------------------------ from stored runs
