@@ -84,7 +84,13 @@ def _cli(home, *argv, **environ) -> subprocess.Popen:
     env = {**os.environ, "ATTN_HOME": str(home), "ATTN_CANCEL_GRACE": str(int(HANG)),  # never killed by the runner
            **environ}
     return subprocess.Popen([sys.executable, "-m", "attn", "train", *argv], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=_as_in_a_terminal)
+
+
+def _as_in_a_terminal() -> None:
+    """Ctrl-C's default action, as in a terminal's foreground job. A suite started in the background by a
+    non-interactive shell inherits SIGINT ignored, and Python then keeps ignoring it in the command."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _store_of(home) -> RunStore:
