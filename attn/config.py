@@ -18,6 +18,25 @@ STYLES = ("luong", "bahdanau")
 FAMILIES = ("rnn", "transformer")
 ARCHS = ("encdec", "decoder")
 POSITIONS = ("sinusoidal", "learned", "rope", "alibi", "t5", "none")  # attn.nn.positions.POSITIONAL
+ARCH_LABELS = {"decoder": "dec", "encdec": "encdec"}  # how a Transformer's arch starts its model label
+
+
+def model_label(family: str = "rnn", variant: str = "additive", arch: str = "encdec",
+                positions: str = "sinusoidal") -> str:
+    """The name a model goes by everywhere (store, charts, CLI): an RNN by its attention variant ("dot"),
+    a Transformer by its architecture and positional encoding ("dec·alibi", "encdec·rope"), with
+    positions "none" written "nope" (NoPE, Kazemnejad et al. 2023). The defaults are ModelConfig's, so a
+    stored config dict from before a field existed gets the label it was trained under."""
+    if family != "transformer":
+        return variant
+    return f"{ARCH_LABELS.get(arch, arch)}·{'nope' if positions == 'none' else positions}"
+
+
+# The canonical order of model labels on every page, chart and table: the RNNs, then the decoder-only
+# and the encoder-decoder Transformers, each by positional encoding in POSITIONS order. "encdec·nope" is
+# listed for the pattern's sake only: ModelConfig refuses NoPE with an encoder (see _check_transformer).
+MODEL_ORDER = VARIANTS + tuple(model_label("transformer", arch=arch, positions=p)
+                               for arch in ("decoder", "encdec") for p in POSITIONS)
 
 # Fields added after runs were stored, as (section of RunConfig.to_dict(), field name). RunConfig.key()
 # leaves each out while it holds its default, so every config made before it existed keeps its cache key.
@@ -167,6 +186,11 @@ class ModelConfig:
         _check("model", "max_positions", self.max_positions, 1, 8192)
         if self.family == "transformer":
             self._check_transformer()
+
+    @property
+    def label(self) -> str:
+        """The model's name in MODEL_ORDER: "none" ... "general" for an RNN, e.g. "dec·rope" for a Transformer."""
+        return model_label(self.family, self.variant, self.arch, self.positions)
 
     def _check_transformer(self) -> None:
         """Shapes only the Transformer needs; an RNN config never has to satisfy them."""

@@ -10,9 +10,12 @@ one: an old store opens in a new release, and a store from a newer release is re
 """
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from pathlib import Path
+
+from attn.config import model_label
 
 STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
 ACTIVE = ("queued", "running")
@@ -88,8 +91,43 @@ def _v3(db: sqlite3.Connection) -> None:
         db.execute(f"CREATE TRIGGER {name} AFTER {event} BEGIN UPDATE changes SET n = n + 1; END")
 
 
+def relabel_models(db: sqlite3.Connection) -> int:
+    """Set `variant` to the label of each Transformer row's stored config -> rows changed.
+
+    A row still named as the store named it ("reverse additive seed 0") gets the name with its label;
+    names given by people are kept. Idempotent (a row already labelled is not touched); runs inside the caller's transaction. A config
+    that is not readable JSON keeps its row as it is: nothing stored is lost or made unreadable.
+    """
+    changed = []
+    for run_id, variant, name, task, seed, config in db.execute(
+            "SELECT id, variant, name, task, seed, config FROM runs").fetchall():
+        try:
+            model = json.loads(config)["model"]
+        except (TypeError, ValueError, KeyError):
+            continue
+        if not isinstance(model, dict) or model.get("family") != "transformer":
+            continue
+        label = model_label(**{k: model[k] for k in ("family", "variant", "arch", "positions") if k in model})
+        if label != variant:
+            default_name = f"{task} {variant} seed {seed}"  # the name the store gave it, now misleading
+            changed.append((label, f"{task} {label} seed {seed}" if name == default_name else name, run_id))
+    db.executemany("UPDATE runs SET variant=?, name=? WHERE id=?", changed)
+    if changed:
+        db.execute("UPDATE changes SET n = n + 1")  # readers' caches of run lists hold the old labels
+    return len(changed)
+
+
+def _v4(db: sqlite3.Connection) -> None:
+    """The `variant` column becomes the model label (attn.config.MODEL_ORDER): relabel stored Transformers.
+
+    Transformer rows were stored under their config's unused RNN variant (mostly "additive"); each gets
+    the label of its stored config, e.g. "dec·rope". RNN rows already hold theirs and are left as they are.
+    """
+    relabel_models(db)
+
+
 # Append only: MIGRATIONS[k] turns schema version k into k + 1 (PRAGMA user_version).
-MIGRATIONS = [_v1, _v2, _v3]
+MIGRATIONS = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

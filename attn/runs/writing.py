@@ -35,9 +35,9 @@ class RunWriter:
                    status: str = "queued", owner: str | None = None) -> str:
         """A new run in the store -> its id; `owner` (default: this process) holds it until it runs."""
         _check_status(status)
-        variant, seed = cfg.model.variant, cfg.seed
+        label, seed = cfg.model.label, cfg.seed  # the `variant` column holds the model label (MODEL_ORDER)
         task = self._task_name(cfg)
-        name = _clean_name(name) if name is not None else f"{task} {variant} seed {seed}"
+        name = _clean_name(name) if name is not None else f"{task} {label} seed {seed}"
         for _ in range(10):
             run_id = secrets.token_hex(4)
             try:
@@ -45,7 +45,7 @@ class RunWriter:
                     db.execute(
                         "INSERT INTO runs (id, name, status, task, variant, style, seed, config, config_key, "
                         "code_version, session, created, owner) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        (run_id, name, status, task, variant, cfg.model.style, seed,
+                        (run_id, name, status, task, label, cfg.model.style, seed,
                          json.dumps(cfg.to_dict()), cfg.key(), code_version(), session, time.time(),
                          owner or process_token()))
                 return run_id
@@ -70,11 +70,12 @@ class RunWriter:
                 with self._write() as db:  # rows are built inside: a failure at any of them stores none
                     for run_id, cfg, name in zip(ids, configs, names):
                         task = self._task_name(cfg)
-                        name = _clean_name(name) if name is not None else f"{task} {cfg.model.variant} seed {cfg.seed}"
+                        label = cfg.model.label  # the `variant` column holds the model label (MODEL_ORDER)
+                        name = _clean_name(name) if name is not None else f"{task} {label} seed {cfg.seed}"
                         db.execute(
                             "INSERT INTO runs (id, name, status, task, variant, style, seed, config, config_key, "
                             "code_version, session, created, owner) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                            (run_id, name, status, task, cfg.model.variant, cfg.model.style, cfg.seed,
+                            (run_id, name, status, task, label, cfg.model.style, cfg.seed,
                              json.dumps(cfg.to_dict()), cfg.key(), version, session, time.time(), owner))
                 return ids
             except sqlite3.IntegrityError:

@@ -1,10 +1,12 @@
 """The store's schema: migrations from every earlier version, refused files and newer stores."""
+import dataclasses
 import json
 import sqlite3
 
 import pytest
 
-from attn.config import PRESETS
+from attn.config import LENGTH_TRANSFORMER, PRESETS, ModelConfig
+from attn.runs.schema import MIGRATIONS, relabel_models
 from attn.runs.store import SCHEMA_VERSION, RunStore, StoreError
 
 TINY = PRESETS["tiny"]
@@ -79,3 +81,50 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path):
     with pytest.raises(StoreError, match="not a run store"):
         RunStore(tmp_path)
 
+
+
+def _store_at_version(path, version: int) -> sqlite3.Connection:
+    """A raw store file built by the first `version` migrations, as an older release left it."""
+    db = sqlite3.connect(path / "runs.sqlite", isolation_level=None)
+    for step in MIGRATIONS[:version]:
+        step(db)
+    db.execute(f"PRAGMA user_version = {version}")
+    return db
+
+
+def _insert_run(db, run_id, name, variant, cfg):
+    db.execute("INSERT INTO runs (id, name, status, task, variant, style, seed, config, config_key, code_version, "
+               "created) VALUES (?, ?, 'done', 'reverse', ?, 'luong', 0, ?, ?, '0.0.1+abc', 1.7e9)",
+               (run_id, name, variant, json.dumps(cfg.to_dict()), cfg.key()))
+
+
+def test_opening_a_store_relabels_its_old_transformer_rows_and_leaves_rnn_rows_untouched(tmp_path):
+    alibi = dataclasses.replace(TINY, model=dataclasses.replace(LENGTH_TRANSFORMER, positions="alibi"))
+    encdec = dataclasses.replace(TINY, model=ModelConfig(family="transformer", positions="rope", hidden=32))
+    db = _store_at_version(tmp_path, 3)
+    _insert_run(db, "tr1", "reverse additive seed 0", "additive", alibi)  # the store's own name
+    _insert_run(db, "tr2", "my transformer", "additive", encdec)          # a name someone gave it
+    _insert_run(db, "rnn", "reverse additive seed 0", "additive", TINY.with_variant("additive"))
+    _insert_run(db, "bad", "unreadable", "dot", TINY)
+    db.execute("UPDATE runs SET config='{not json' WHERE id='bad'")
+    version_before = db.execute("SELECT n FROM changes").fetchone()[0]
+    db.close()
+
+    store = RunStore(tmp_path)
+    runs = store.runs().set_index("id")
+    assert runs.loc[["tr1", "tr2", "rnn", "bad"], "variant"].tolist() == ["dec·alibi", "encdec·rope", "additive", "dot"]
+    assert runs.loc[["tr1", "tr2", "rnn"], "name"].tolist() == ["reverse dec·alibi seed 0", "my transformer",
+                                                                "reverse additive seed 0"]
+    assert store.config("tr1") == alibi and store.config("tr2") == encdec  # configs kept as they were
+    assert store._db().execute("SELECT n FROM changes").fetchone()[0] > version_before
+    assert len(runs) == 4 and store.integrity_check() == "ok"
+
+
+def test_relabelling_twice_changes_nothing_the_second_time(store):
+    transformer = dataclasses.replace(TINY, model=LENGTH_TRANSFORMER)
+    run_id = store.create_run(transformer)
+    with store._write() as db:
+        assert relabel_models(db) == 0  # a new run is stored under its label already
+        db.execute("UPDATE runs SET variant='additive' WHERE id=?", (run_id,))
+        assert relabel_models(db) == 1 and relabel_models(db) == 0
+    assert store.runs()["variant"].tolist() == ["dec·sinusoidal"]

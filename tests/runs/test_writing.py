@@ -28,14 +28,14 @@ def test_step_rows_wait_in_memory_until_an_epoch_ends(store):
     writer = RunStore(store.home, flush_seconds=3600)
     run_id = writer.create_run(TINY)
     writer.record_event(run_id, _event("start", 0))
-    assert store.progress(run_id)["total_steps"] == 100
+    assert store.progress(run_id).total_steps == 100
     for step in range(1, 11):
         writer.record_event(run_id, _event("step", step, train_loss=2.0, tokens_per_s=1000.0, eta=9.0))
-    assert store.curves(run_id).empty and store.progress(run_id)["step"] == 0
+    assert store.curves(run_id).empty and store.progress(run_id).step == 0
     writer.record_event(run_id, _event("epoch", 10, epoch=1, train_loss=1.9, valid_loss=1.8))
     assert len(store.curves(run_id)) == 10 and len(store.curves(run_id, "epoch")) == 1
     progress = store.progress(run_id)
-    assert (progress["step"], progress["epoch"], progress["progress"]) == (10, 1, 0.1)
+    assert (progress.step, progress.epoch, progress.progress) == (10, 1, 0.1)
 
 
 def test_step_rows_are_written_when_the_flush_interval_has_passed(store):
@@ -95,7 +95,7 @@ def test_runs_held_by_a_process_that_is_gone_become_interrupted(store):
     store.set_status(running, "running", pid=int(gone.stdout))
     assert sorted(store.mark_interrupted()) == sorted([orphan, running])
     assert store.status(orphan) == store.status(running) == "interrupted" and store.status(mine) == "queued"
-    assert "resubmit" in store.run(orphan)["error"]
+    assert "resubmit" in store.run(orphan).error
 
 
 def test_delete_removes_the_run_its_rows_and_its_weights(store, result):
@@ -116,9 +116,9 @@ def test_an_active_run_must_be_cancelled_before_it_is_deleted(store):
 
 def test_names_and_statuses_are_checked(store):
     run_id = store.create_run(TINY)
-    assert store.run(run_id)["name"] == "reverse additive seed 0"
+    assert store.run(run_id).name == "reverse additive seed 0"
     store.rename(run_id, "  my\nrun ")
-    assert store.run(run_id)["name"] == "my run"
+    assert store.run(run_id).name == "my run"
     with pytest.raises(StoreError, match="1 to 200"):
         store.rename(run_id, "   ")
     with pytest.raises(StoreError, match="valid: queued"):
@@ -142,7 +142,19 @@ def test_an_uploaded_corpus_is_kept_by_content_hash_under_names_the_store_picks(
     assert load_corpus(spec2).report["sha256"] == sha2
 
     cfg = RunConfig(data=dataclasses.replace(TINY.data, task="corpus", corpus=spec2, corpus_sha256=sha2))
-    assert store.run(store.create_run(cfg))["task"] == "train.en+train.fr"  # shown, never a path
+    assert store.run(store.create_run(cfg)).task == "train.en+train.fr"  # shown, never a path
     with pytest.raises(StoreError, match="one file"):
         store.store_corpus({})
 
+
+
+def test_both_ways_of_creating_runs_store_the_model_label_in_the_variant_column(store):
+    from attn.config import LENGTH_TRANSFORMER
+    transformer = dataclasses.replace(TINY, model=dataclasses.replace(LENGTH_TRANSFORMER, positions="none"))
+    alone = store.create_run(transformer)
+    together = store.create_runs([transformer, TINY.with_variant("dot")])
+    runs = store.runs().set_index("id")
+    assert [runs.loc[rid, "variant"] for rid in [alone, *together]] == ["dec·nope", "dec·nope", "dot"]
+    assert [runs.loc[rid, "name"] for rid in [alone, *together]] == ["reverse dec·nope seed 0"] * 2 + [
+        "reverse dot seed 0"]
+    assert store.config(alone) == transformer  # the label is read off the config, which is kept as it was
