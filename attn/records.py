@@ -8,12 +8,15 @@ One type per thing, the same from where it is made to where it is drawn:
                 (evaluation -> RunResult -> store.decodes -> Attention page, CLI figures)
     BucketRow   one source-length bucket's metrics of one run
                 (RunResult.buckets -> store.bucket_rows -> bucket_frame -> Compare page, CLI)
+    RunRecord   one stored run: its row of the store's `runs` table, parsed, plus what follows from it
+                (store.run / store.progress -> runner, CLI, pages; `to_json()` for JSON output)
 Attention matrices are numpy float32 arrays; evaluation converts its tensors once, where it makes
 them. Charts take tidy DataFrames, and `bucket_frame` is the one place bucket rows become one.
 """
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
@@ -188,3 +191,102 @@ def json_number(v):
         return int(v)
     f = float(v)
     return None if f != f else round(f, 4)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One stored run as `store.run(run_id)` reads it: every column of the store's `runs` table, with the
+    JSON columns parsed, plus `progress` (DERIVED_RUN_FIELDS), which follows from the others.
+
+    Times are epoch seconds (time.time()); a value not written yet is None (a queued run has no
+    `started`, a training one no `bleu`). Field order is the table's column order, so `to_json()` has the
+    keys, in the order, that the CLI has always printed (`runs export`). `store.progress(run_id)` returns
+    the same record: one read of one row, and a watcher takes the fields it shows.
+    tests/test_records.py checks the fields against the table's columns, so a new column cannot be forgotten.
+    """
+
+    id: str                          # 8 hex chars, chosen by the store
+    name: str                        # shown on pages and in the CLI; renamable
+    status: str                      # queued | running | done | failed | cancelled | interrupted
+    error: str | None                # why a run ended other than done (or a note such as "stopped by request")
+    task: str                        # built-in task name, or the imported corpus's file names
+    variant: str                     # the model label (attn.config.MODEL_ORDER): "dot", "dec·rope", ...
+    style: str                       # RNN decoder style: luong | bahdanau
+    seed: int                        # initialisation and batch-order seed
+    config: dict                     # RunConfig.to_dict() as stored (RunConfig.from_dict rebuilds it)
+    config_key: str                  # RunConfig.key(): the run cache matches it with seed and code_version
+    code_version: str                # attn.runs.version.code_version() of the code that made the run
+    session: str | None              # the dashboard visitor who queued it; None for the CLI and scripts
+    created: float                   # when it was queued
+    started: float | None            # when a worker began training it
+    finished: float | None           # when it ended, however it ended
+    train_seconds: float | None      # wall time of training (done runs)
+    eval_seconds: float | None       # wall time of the test evaluation (done runs)
+    params: int | None               # trainable parameters
+    overall: dict | None             # whole-test-set metrics and the training range (train_min_len, ...)
+    bleu: float | None               # overall BLEU, kept as a column for sorting and listing
+    weights: str | None              # file name of the state_dict under <home>/weights; None before done
+    owner: str | None                # process token of the process that queued it (processes.process_token)
+    pid: int | None                  # the worker process training it
+    worker: str | None               # the worker's process token (process_alive tells whether it still runs)
+    cancel: bool                     # a cancel was requested; the worker stops within a batch
+    step: int | None                 # optimizer steps done
+    total_steps: int | None          # optimizer steps planned
+    epoch: int | None                # epochs done
+    epochs: int | None               # epochs planned
+    eta: float | None                # seconds of training left, as the worker last estimated them
+    tokens_per_s: float | None       # training speed, target tokens per second
+    heartbeat: float | None          # the worker's last sign of life
+    progress: float | None           # derived: step / total_steps in 0..1, 1 when done, None when not known
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> "RunRecord":
+        """A record from one row of the `runs` table as {column: value}: JSON columns parsed, progress added.
+
+        A column the record does not know, or a field missing from the row, is an error naming them."""
+        stored = [f.name for f in dataclasses.fields(cls) if f.name not in DERIVED_RUN_FIELDS]
+        extra, missing = set(row) - set(stored), [name for name in stored if name not in row]
+        if extra or missing:
+            raise ValueError(f"a run row must have the columns of RunRecord; unknown: {sorted(extra) or 'none'}, "
+                             f"missing: {missing or 'none'}")
+        values = {name: row[name] for name in stored}
+        values["config"] = _parsed(values["config"])
+        values["overall"] = _parsed(values["overall"]) if values["overall"] else None
+        values["cancel"] = bool(values["cancel"])
+        return cls(**values, progress=progress_fraction(values["step"], values["total_steps"], values["status"]))
+
+    def to_json(self) -> dict:
+        """This run as a dict of JSON-ready values, keys in field order (the CLI's `runs export` form)."""
+        return {f.name: _copied(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    @property
+    def train_range(self) -> tuple[int | None, int | None]:
+        """(shortest, longest) training source, kept with the overall metrics; (None, None) when not known."""
+        overall = self.overall or {}
+        return tuple(None if overall.get(k) is None else int(overall[k])  # stored as floats
+                     for k in ("train_min_len", "train_max_len"))
+
+
+DERIVED_RUN_FIELDS = ("progress",)  # RunRecord fields computed from the others, not columns of `runs`
+
+
+def progress_fraction(step, total, status) -> float | None:
+    """How far a run is, 0..1: 1 when done, step / total while known (None and NaN: not known)."""
+    if status == "done":
+        return 1.0
+    if step is None or total is None or step != step or total != total or total <= 0:
+        return None
+    return min(1.0, step / total)
+
+
+def _parsed(value):
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+def _copied(value):
+    """A deep copy of a JSON value, so a caller that edits `to_json()` cannot change the frozen record."""
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copied(v) for v in value]
+    return value

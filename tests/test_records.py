@@ -1,4 +1,4 @@
-"""The shared records: one Decode and one BucketRow from evaluation to store to page."""
+"""The shared records: one Decode, one BucketRow and one RunRecord from evaluation to store to page."""
 import dataclasses
 import subprocess
 import sys
@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from attn.config import ModelConfig
+from attn.config import PRESETS, ModelConfig
 from attn.data.text import Vocab
 from attn.nn.model import Seq2Seq
-from attn.records import BUCKET_COLUMNS, METRICS, BucketRow, Decode, bucket_frame
+from attn.records import BUCKET_COLUMNS, DERIVED_RUN_FIELDS, METRICS, BucketRow, Decode, RunRecord, bucket_frame
 from attn.training.evaluate import attention_matrix, translate
 from attn.viz import support as ds
 
@@ -116,3 +116,39 @@ def test_bucket_frame_puts_identity_first_and_gives_float_metrics_with_nan():
     assert frame["align"].isna().all() and frame["n"].tolist() == [3, 0]
     empty = bucket_frame([], identity=("run_id",))
     assert empty.empty and list(empty.columns) == ["run_id", *BUCKET_COLUMNS]
+
+
+def _run_columns(tmp_path) -> list[str]:
+    from attn.runs.store import RunStore
+    return [row[1] for row in RunStore(tmp_path)._db().execute("PRAGMA table_info(runs)")]
+
+
+def test_a_run_record_has_a_field_per_column_of_the_runs_table_plus_the_derived_ones(tmp_path):
+    fields = [f.name for f in dataclasses.fields(RunRecord)]
+    assert [f for f in fields if f not in DERIVED_RUN_FIELDS] == _run_columns(tmp_path)  # same names, same order
+    assert all(f in fields for f in DERIVED_RUN_FIELDS)
+
+
+def test_a_run_record_goes_to_json_and_back_unchanged_and_its_json_cannot_change_it(tmp_path):
+    import json
+    from attn.runs.store import RunStore
+    store = RunStore(tmp_path)
+    record = store.run(store.create_run(PRESETS["tiny"]))
+    as_json = record.to_json()
+    assert list(as_json) == [*_run_columns(tmp_path), *DERIVED_RUN_FIELDS]  # the keys `runs export` printed
+    assert RunRecord(**json.loads(json.dumps(as_json))) == record
+    as_json["config"]["seed"] = 99
+    assert record.config["seed"] == 0 and record.to_json()["config"]["seed"] == 0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.status = "done"
+
+
+def test_a_run_row_with_a_column_the_record_does_not_know_is_refused_naming_it(tmp_path):
+    from attn.runs.store import RunStore
+    store = RunStore(tmp_path)
+    row = store._rows([store.create_run(PRESETS["tiny"])])[0]
+    with pytest.raises(ValueError, match="unknown: \\['study'\\], missing: none"):
+        RunRecord.from_row({**row, "study": "abc"})
+    del row["heartbeat"]
+    with pytest.raises(ValueError, match="missing: \\['heartbeat'\\]"):
+        RunRecord.from_row(row)

@@ -86,7 +86,7 @@ def latest_runs(store: RunStore) -> list[str]:
     runs = store.runs(status="done")
     if runs.empty:
         raise StoreError(f"--runs latest: no finished runs in {store.path}")
-    configs = {rid: store.run(rid)["config"] for rid in runs["id"]}
+    configs = {rid: store.run(rid).config for rid in runs["id"]}
     group = ds.comparison_groups(runs, configs).iloc[0]["key"]
     newest = ds.latest_runs(runs, configs, group)  # newest per variant x seed, in variant order
     finished = dict(zip(runs["id"], runs["finished"]))
@@ -192,7 +192,7 @@ def attention_figures(store: RunStore, run_ids: Sequence[str], rows, style: str,
             raise ValueError(f"--sentences: run {first} has no test sentence {', '.join(map(str, missing))}; "
                              f"its test set has indices 0 to {max(decodes[first])}")
     labels = _panel_labels(rows.loc[with_decodes])
-    config = store.run(first)["config"]
+    config = store.run(first).config
     data, figures, no_attention = None, [], set()
     for index in indices:
         src = decodes[first][index].src

@@ -101,11 +101,11 @@ def cmd_preload(args) -> int:
         run = store.run(run_id)
         if outcome[i] == "cached":
             text = "cached"
-        elif run["status"] == "done":
-            text = f"{outcome[i]} in {_seconds(run['train_seconds'])}, BLEU {run['bleu'] or 0:.1f}"
+        elif run.status == "done":
+            text = f"{outcome[i]} in {_seconds(run.train_seconds)}, BLEU {run.bleu or 0:.1f}"
         else:
             failed += 1
-            text = f"{run['status']}: {run['error'] or ''}"
+            text = f"{run.status}: {run.error or ''}"
         print(f"{label:<{width}}  {run_id}  {text}")
     print(f"{len(configs) - failed} of {len(configs)} runs ready in {store.home} "
           f"({time.monotonic() - started:.0f}s, code {code_version()})", file=sys.stderr)
@@ -131,13 +131,13 @@ def _wait(store: RunStore, runs: list[tuple[str, str]]) -> None:
         pending = 0
         for label, run_id in runs:
             progress = store.progress(run_id)
-            status, epoch = progress["status"], progress["epoch"]
+            status, epoch = progress.status, progress.epoch
             state = (status, epoch)
             if shown.get(run_id) != state:
                 shown[run_id] = state
                 if status == "running" and epoch:
-                    print(f"{label}: epoch {epoch}/{progress['epochs']} done, "
-                          f"ETA {ds.format_seconds(progress['eta'])}", file=sys.stderr, flush=True)
+                    print(f"{label}: epoch {epoch}/{progress.epochs} done, "
+                          f"ETA {ds.format_seconds(progress.eta)}", file=sys.stderr, flush=True)
                 elif status not in ACTIVE:
                     print(f"{label}: {status}", file=sys.stderr, flush=True)
             pending += status in ACTIVE

@@ -88,17 +88,17 @@ def cmd_list(args, store: RunStore) -> int:
 def cmd_show(args, store: RunStore) -> int:
     import pandas as pd
     run = store.run(args.id)
-    print(f"{run['id']}  {run['name']}")
-    print(f"status: {run['status']}" + (f" ({run['error']})" if run["error"] else ""))
-    print(f"task {run['task']}, {run['variant']} attention, {run['style']} decoder, seed {run['seed']}, "
-          f"{run['params'] or 0:,} parameters, code {run['code_version']}")
-    if run["train_seconds"] is not None:
-        print(f"trained in {run['train_seconds']:.1f}s, evaluated in {run['eval_seconds']:.1f}s")
+    print(f"{run.id}  {run.name}")
+    print(f"status: {run.status}" + (f" ({run.error})" if run.error else ""))
+    print(f"task {run.task}, {run.variant} attention, {run.style} decoder, seed {run.seed}, "
+          f"{run.params or 0:,} parameters, code {run.code_version}")
+    if run.train_seconds is not None:
+        print(f"trained in {run.train_seconds:.1f}s, evaluated in {run.eval_seconds:.1f}s")
     print("\nconfig:")
-    print(json.dumps(run["config"], indent=2))
-    if run["overall"]:
+    print(json.dumps(run.config, indent=2))
+    if run.overall:
         print("\noverall: " + ", ".join(f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}"
-                                        for k, v in run["overall"].items() if v is not None))
+                                        for k, v in run.overall.items() if v is not None))
     table = store.buckets(args.id)
     if not table.empty:
         columns = ["bucket", "n", "bleu", "chrf", "exact", "token_acc", "align", "aer"]

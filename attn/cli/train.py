@@ -89,7 +89,7 @@ def _train(args, base: RunConfig) -> int:
         ended = [(labels[i], run_id) for i, run_id in enumerate(ids) if statuses[run_id] != "done"]
         for label, run_id in ended:
             run = store.run(run_id)
-            print(f"error: {label} (run {run_id}) ended {run['status']}: {run['error']}", file=sys.stderr)
+            print(f"error: {label} (run {run_id}) ended {run.status}: {run.error}", file=sys.stderr)
         if ended:
             return 2
         summaries = [stored_summary(store, run_id, data.name) for run_id in ids]
@@ -209,20 +209,14 @@ def stored_summary(store, run_id: str, task: str) -> dict:
     tests/cli/test_train_runs.py checks that both give the same record for the same run."""
     run = store.run(run_id)
     epochs = store.curves(run_id, "epoch")
-    lo, hi = _train_range(run)
-    return {"variant": run["variant"], "style": run["style"], "seed": run["seed"], "task": task,
-            "params": run["params"], "train_seconds": round(run["train_seconds"], 3),
-            "eval_seconds": round(run["eval_seconds"], 3), "epochs": len(epochs),
+    lo, hi = run.train_range
+    return {"variant": run.variant, "style": run.style, "seed": run.seed, "task": task,
+            "params": run.params, "train_seconds": round(run.train_seconds, 3),
+            "eval_seconds": round(run.eval_seconds, 3), "epochs": len(epochs),
             "stopped": False,  # a done run trained to its end (a stop request ends it `cancelled`)
             "final_valid_loss": float(epochs["valid_loss"].iloc[-1]) if len(epochs) else None,
             "train_min_len": lo, "train_max_len": hi,
             "buckets": [row.to_json() for row in store.bucket_rows(run_id)]}
-
-
-def _train_range(run: dict) -> tuple[int | None, int | None]:
-    """(shortest, longest) training source of a stored run: kept with its overall metrics, as floats."""
-    overall = run["overall"] or {}
-    return tuple(None if overall.get(k) is None else int(overall[k]) for k in ("train_min_len", "train_max_len"))
 
 
 def stored_table(store, ids: Sequence[str], configs: Sequence[RunConfig], task: str):

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from attn.config import RunConfig
-from attn.records import METRICS, BucketRow, Decode, bucket_frame
+from attn.records import METRICS, BucketRow, Decode, RunRecord, bucket_frame, progress_fraction
 from attn.runs.schema import StoreError
 from attn.runs.version import code_version
 
@@ -49,11 +49,11 @@ class RunReader:
         rows = self._db().execute(f"SELECT id, config FROM runs WHERE id IN ({','.join('?' * len(ids))})", ids)
         return {rid: json.loads(config) for rid, config in rows.fetchall()}
 
-    def progress(self, run_id: str) -> dict:
-        """What a live watcher shows: status, step of total_steps, epoch, eta, tokens/s, heartbeat."""
-        row = self.run(run_id)
-        return {k: row[k] for k in ("id", "status", "error", "step", "total_steps", "progress", "epoch", "epochs",
-                                    "eta", "tokens_per_s", "heartbeat")}
+    def progress(self, run_id: str) -> RunRecord:
+        """What a live watcher shows (status, error, step of total_steps, progress, epoch of epochs, eta,
+        tokens_per_s, heartbeat), as the worker last wrote them: the run's whole record, since it is one
+        read of one row either way; one type for a run, not a second, smaller one."""
+        return self.run(run_id)
 
     _LIST = ("id", "name", "status", "task", "variant", "style", "seed", "created", "started", "finished",
              "train_seconds", "eval_seconds", "params", "step", "total_steps", "epoch", "epochs", "eta",
@@ -78,17 +78,12 @@ class RunReader:
             frame[column] = pd.to_datetime(frame[column].map(_local_time), errors="coerce")
         return frame
 
-    def run(self, run_id: str) -> dict:
-        """Everything about one run but its curves, buckets and decodes, as JSON-ready values."""
+    def run(self, run_id: str) -> RunRecord:
+        """Everything about one run but its curves, buckets and decodes (`record.to_json()`: a dict)."""
         rows = self._rows([run_id])
         if not rows:
             raise self._unknown(run_id)
-        row = rows[0]
-        row["config"] = json.loads(row["config"])
-        row["overall"] = json.loads(row["overall"]) if row["overall"] else None
-        row["cancel"] = bool(row["cancel"])
-        row["progress"] = _fraction(row["step"], row["total_steps"], row["status"])
-        return row
+        return RunRecord.from_row(rows[0])
 
     def curves(self, run_ids: str | Sequence[str], kind: str = "step") -> pd.DataFrame:
         """Loss curves (one row per step or epoch event) with run_id, name, variant, style, seed."""
@@ -199,8 +194,9 @@ class RunReader:
         if fmt != "json":
             raise StoreError(f"export format must be 'json' or 'csv', got {fmt!r}")
         out = []
-        for run in runs:
-            rid = run["id"]
+        for record in runs:
+            run = record.to_json()
+            rid = record.id
             run["buckets"] = [dataclasses.asdict(row) for row in self.bucket_rows(rid)]
             run["curves"] = {kind: _records(self.curves(rid, kind).iloc[:, 5:]) for kind in ("step", "epoch")}
             out.append(run)
@@ -213,16 +209,8 @@ def _unpack(blob, rows, cols):
     return np.frombuffer(blob, dtype=np.float16).reshape(rows, cols).astype(np.float32)
 
 
-def _fraction(step, total, status) -> float | None:
-    if status == "done":
-        return 1.0
-    if step is None or total is None or step != step or total != total or total <= 0:  # None or NaN
-        return None
-    return min(1.0, step / total)
-
-
 def _progress(frame: pd.DataFrame) -> list:
-    return [_fraction(s, t, st) for s, t, st in zip(frame["step"], frame["total_steps"], frame["status"])]
+    return [progress_fraction(s, t, st) for s, t, st in zip(frame["step"], frame["total_steps"], frame["status"])]
 
 
 def _local_time(seconds):

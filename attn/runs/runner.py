@@ -31,6 +31,7 @@ from attn.runs import workers
 from attn.runs.store import ACTIVE, FINISHED, RunStore, StoreError, process_token
 
 if TYPE_CHECKING:
+    from attn.records import RunRecord
     from attn.training.events import TrainEvent
 
 CANCEL_GRACE_SECONDS = 1.5  # a worker that has not stopped this long after a cancel is killed
@@ -150,7 +151,7 @@ class JobRunner:
 
     def resubmit(self, run_id: str, session: str | None = None, name: str | None = None) -> str:
         """Train a stored run's config again (an interrupted or failed run) -> the new run's id."""
-        return self.submit(self.store.config(run_id), session=session, name=name or self.store.run(run_id)["name"])
+        return self.submit(self.store.config(run_id), session=session, name=name or self.store.run(run_id).name)
 
     def cancel(self, run_id: str) -> None:
         """Stop a run: a queued one at once, a training one within about a second (curves kept)."""
@@ -169,8 +170,9 @@ class JobRunner:
     def status(self, run_id: str) -> str:
         return self.store.status(run_id)
 
-    def progress(self, run_id: str) -> dict:
-        """Status, step of total_steps, epoch, eta and tokens/s, as the worker last wrote them (<= 1 s old)."""
+    def progress(self, run_id: str) -> "RunRecord":
+        """The run's record: status, step of total_steps, epoch, eta and tokens/s as the worker last wrote
+        them (<= 1 s old)."""
         return self.store.progress(run_id)
 
     def active(self) -> list[str]:

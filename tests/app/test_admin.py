@@ -49,7 +49,7 @@ def test_every_write_action_refuses_in_read_only_mode_not_only_its_button(home, 
                                                   "store_corpus"]
     assert all("read-only lecture mode" in m for m in messages), messages
     after = store.run(run_id)
-    assert list(store.runs()["id"]) == [run_id] and (after["name"], after["status"]) == (before["name"], "failed")
+    assert list(store.runs()["id"]) == [run_id] and (after.name, after.status) == (before.name, "failed")
     assert not (home / "corpora").exists() or not any((home / "corpora").iterdir())
 
 

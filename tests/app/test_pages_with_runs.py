@@ -79,7 +79,7 @@ def test_runs_page_filters_renames_and_exports(trained_app, trained):
     at.text_input(key="runs.new_name").set_value("dot, tiny").run()
     at.button(key="runs.rename_button").click().run()
     assert_clean(at)
-    assert RunStore(trained).run(run_id)["name"] == "dot, tiny"
+    assert RunStore(trained).run(run_id).name == "dot, tiny"
     assert {b.label for b in at.download_button} >= {"CSV (bucket metrics)", "JSON (configs, metrics, curves)"}
 
 

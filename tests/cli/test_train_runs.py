@@ -130,7 +130,7 @@ def test_a_command_killed_with_sigkill_leaves_its_runs_interrupted_in_runs_list(
     cli = _cli(home, *LONG_FLAGS, "--jobs", "1")  # one run trains, the other waits in the queue
     try:
         store = _store_of(home)
-        worker = store.run(_training(store, 1)[0])["worker"]
+        worker = store.run(_training(store, 1)[0]).worker
     finally:
         os.kill(cli.pid, signal.SIGKILL)  # the command only, as `kill -9 PID` does
         cli.communicate(timeout=HANG)

@@ -89,7 +89,7 @@ def test_the_reading_api_returns_frames_the_dashboard_plots(store, result):
     assert {d.bucket for d in by_index} == {1} and len(by_index) == result.buckets[1].n
 
     detail = store.run(ids[0])
-    assert detail["config"] == TINY.to_dict() and detail["overall"]["n"] == len(result.decodes)
+    assert detail.config == TINY.to_dict() and detail.overall["n"] == len(result.decodes)
 
 
 def test_a_run_without_attention_stores_no_matrices(store):
@@ -114,3 +114,30 @@ def test_export_gives_json_with_curves_and_csv_with_buckets(store, result):
     csv = store.export(run_id, fmt="csv").splitlines()
     assert csv[0].startswith("run_id,") and len(csv) == 1 + len(result.buckets)
 
+
+
+def test_a_training_run_reads_back_as_a_record_with_its_live_progress(store):
+    from attn.records import RunRecord
+    from attn.training.events import TrainEvent
+    run_id = store.create_run(TINY, session="alice")
+    store.set_status(run_id, "running", pid=4242)
+    store.record_event(run_id, TrainEvent("start", 0, 100, 0, 2, 0.0))
+    store.record_event(run_id, TrainEvent("epoch", 25, 100, 1, 2, 0.5, train_loss=2.0, valid_loss=1.9, eta=1.5))
+    record = store.run(run_id)
+    assert isinstance(record, RunRecord) and store.progress(run_id) == record
+    assert (record.status, record.session, record.pid, record.step, record.total_steps, record.epoch,
+            record.epochs, record.progress) == ("running", "alice", 4242, 25, 100, 1, 2, 0.25)
+    assert record.config == TINY.to_dict() and record.overall is None and record.cancel is False
+    assert record.bleu is None and record.finished is None and record.train_range == (None, None)
+    store.request_cancel(run_id)
+    assert store.run(run_id).cancel is True
+
+
+def test_a_done_run_reads_back_as_a_record_with_its_results(store, result):
+    run_id = store.save_finished(TINY, result)
+    record = store.run(run_id)
+    assert (record.id, record.status, record.variant, record.seed, record.progress) == (
+        run_id, "done", TINY.model.variant, TINY.seed, 1.0)
+    assert record.params == result.params and record.weights == f"{run_id}.pt" and record.error is None
+    assert record.overall["n"] == len(result.decodes) and record.bleu == pytest.approx(record.overall["bleu"])
+    assert record.train_range == result.train_range and record.finished >= record.created

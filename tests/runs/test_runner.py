@@ -49,11 +49,11 @@ def _until(predicate, what: str, timeout: float = HANG):
     return wait_until(predicate, what, timeout, poll=0.05)
 
 
-def _training(store, run_id) -> dict:
-    """Wait until the worker of `run_id` has written some steps -> its run row."""
+def _training(store, run_id):
+    """Wait until the worker of `run_id` has written some steps -> its record."""
     def started():
         row = store.run(run_id)
-        return row if row["status"] == "running" and (row["step"] or 0) >= 4 else None
+        return row if row.status == "running" and (row.step or 0) >= 4 else None
     return _until(started, f"run {run_id} to train")
 
 
@@ -62,7 +62,7 @@ def _results(store, run_id) -> dict:
     model = store.load_model(run_id)[0]
     curves = {kind: _rows(store.curves(run_id, kind)[["step", "epoch", "train_loss", "valid_loss"]].values.tolist())
               for kind in ("step", "epoch")}
-    longest = (store.run(run_id)["overall"] or {}).get("train_max_len")  # `unseen` follows from it
+    longest = (store.run(run_id).overall or {}).get("train_max_len")  # `unseen` follows from it
     buckets = [row.past_training(None if longest is None else int(longest)) for row in store.bucket_rows(run_id)]
     return {"weights": model.state_dict(), "buckets": buckets, "curves": curves,
             "hyps": [d.hyp for d in store.decodes(run_id)]}
@@ -93,7 +93,7 @@ def test_finished_runs_are_stored_and_a_repeat_is_a_cache_hit(runner, store):
     first, second = runner.submit(TINY), runner.submit(TINY.with_variant("dot"), name="dot run")
     assert runner.wait_many([first, second], timeout=HANG) == {first: "done", second: "done"}
     a, b = store.run(first), store.run(second)
-    assert b["name"] == "dot run" and a["pid"] != b["pid"] != os.getpid()
+    assert b.name == "dot run" and a.pid != b.pid != os.getpid()
     assert len(store.buckets([first, second])) == 10 and len(store.curves(first, "epoch")) == 2
     assert store.load_model(first)[3] == TINY
     _until(lambda: runner.active() == [], "the workers to exit")
@@ -118,7 +118,7 @@ def test_a_run_trained_in_a_worker_equals_the_same_run_trained_in_process(runner
     in_process = {"weights": here.model.state_dict(), "buckets": here.buckets, "curves": curves,
                   "hyps": [d.hyp for d in here.decodes]}
     _assert_same_results(_results(store, run_id), in_process)
-    overall = store.run(run_id)["overall"]
+    overall = store.run(run_id).overall
     assert overall == {k: None if v is None or v != v else v for k, v in here.overall.items()}
 
 
@@ -165,10 +165,10 @@ def test_a_cancelled_run_stops_itself_within_a_batch_and_keeps_its_curves(tmp_pa
         runner.cancel(run_id)
         assert runner.wait_many([run_id], on_event, timeout=HANG)[run_id] == "cancelled"
         row = store.run(run_id)
-        assert row["error"] == "stopped by request"  # recorded by the worker, not by the runner's kill
-        assert row["step"] < row["total_steps"]  # it stopped, rather than training to the end
+        assert row.error == "stopped by request"  # recorded by the worker, not by the runner's kill
+        assert row.step < row.total_steps  # it stopped, rather than training to the end
         curves = store.curves(run_id)
-        assert curves["step"].max() >= max(steps) and row["step"] == curves["step"].max()
+        assert curves["step"].max() >= max(steps) and row.step == curves["step"].max()
         _until(lambda: runner.active() == [], "the worker to exit")
     finally:
         runner.shutdown()
@@ -185,7 +185,7 @@ def test_a_queued_run_cancelled_through_the_store_by_another_process_ends_withou
         _until(lambda: store.status(queued) == "cancelled", "the queued run to be cancelled")
         assert store.status(first) == "running"  # it did not wait for a free worker
         row = store.run(queued)
-        assert row["started"] is None and row["pid"] is None and row["error"] == "cancelled before it started"
+        assert row.started is None and row.pid is None and row.error == "cancelled before it started"
         assert runner.active() == [first]
         runner.cancel(first)
     finally:
@@ -196,9 +196,9 @@ def test_a_killed_worker_leaves_its_run_interrupted_and_the_store_intact(runner,
     done, run_id = runner.submit(TINY.with_variant("none")), runner.submit(LONG)
     assert runner.wait(done, HANG) == "done"
     row = _training(store, run_id)
-    os.kill(row["pid"], signal.SIGKILL)
+    os.kill(row.pid, signal.SIGKILL)
     _until(lambda: store.status(run_id) in ("interrupted", "failed"), "the runner to notice")
-    assert "SIGKILL" in store.run(run_id)["error"]
+    assert "SIGKILL" in store.run(run_id).error
     assert store.integrity_check() == "ok"
     assert store.status(done) == "done" and len(store.buckets(done)) == 5 and store.decodes(done)
 
@@ -236,7 +236,7 @@ def test_a_run_that_raises_ends_failed_with_its_error(runner, store, tmp_path):
                         model=TINY.model, train=TINY.train)
     run_id = runner.submit(missing)
     assert runner.wait(run_id, HANG) == "failed"
-    assert "file not found" in store.run(run_id)["error"]
+    assert "file not found" in store.run(run_id).error
 
 
 def test_an_uploaded_corpus_trains_from_the_store(runner, store):
@@ -246,8 +246,8 @@ def test_an_uploaded_corpus_trains_from_the_store(runner, store):
     cfg = RunConfig(data=dataclasses.replace(TINY.data, task="corpus", corpus=spec, corpus_sha256=sha),
                     model=TINY.model, train=TINY.train)
     run_id = runner.submit(cfg)
-    assert runner.wait(run_id, HANG) == "done", store.run(run_id)["error"]
-    assert store.run(run_id)["task"] == "my corpus.tsv" and store.config(run_id).data.corpus_sha256 == sha
+    assert runner.wait(run_id, HANG) == "done", store.run(run_id).error
+    assert store.run(run_id).task == "my corpus.tsv" and store.config(run_id).data.corpus_sha256 == sha
 
 
 SERVER = textwrap.dedent("""
@@ -281,7 +281,7 @@ def test_a_server_killed_during_training_leaves_the_run_interrupted_and_resubmit
         assert store.status(run_id) == "interrupted" and store.integrity_check() == "ok"
         assert len(store.curves(run_id)) >= 2
         again = runner.resubmit(run_id)
-        assert again != run_id and store.run(again)["config_key"] == store.run(run_id)["config_key"]
+        assert again != run_id and store.run(again).config_key == store.run(run_id).config_key
         runner.cancel(again)
     finally:
         runner.shutdown()

@@ -25,8 +25,8 @@ def runner(store):
 def test_create_runs_stores_every_run_in_order_with_its_name(store):
     ids = store.create_runs(DEMO, names=["plain", None, "dot run"], session="alice")
     assert [store.config(run_id) for run_id in ids] == DEMO
-    assert [store.run(run_id)["name"] for run_id in ids] == ["plain", "reverse additive seed 0", "dot run"]
-    assert {store.run(run_id)["session"] for run_id in ids} == {"alice"}
+    assert [store.run(run_id).name for run_id in ids] == ["plain", "reverse additive seed 0", "dot run"]
+    assert {store.run(run_id).session for run_id in ids} == {"alice"}
     assert set(store.runs()["status"]) == {"queued"}
 
 

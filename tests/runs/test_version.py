@@ -66,5 +66,5 @@ def test_code_version_is_the_release_plus_the_hash_of_this_package():
 def test_a_failed_run_is_never_a_cache_hit(store):
     run_id = store.create_run(TINY)
     store.set_status(run_id, "failed", error="boom")
-    assert store.find_cached(TINY) is None and store.run(run_id)["error"] == "boom"
+    assert store.find_cached(TINY) is None and store.run(run_id).error == "boom"
 

@@ -111,7 +111,7 @@ def test_the_training_range_is_in_the_summary_the_overall_metrics_and_the_store(
     assert all(isinstance(b["unseen"], bool) for b in summary["buckets"])
     assert (result.overall["train_min_len"], result.overall["train_max_len"]) == (2, 6)
     store = RunStore(tmp_path)
-    stored = store.run(store.save_finished(SHORT_LONG, result))["overall"]
+    stored = store.run(store.save_finished(SHORT_LONG, result)).overall
     assert (stored["train_min_len"], stored["train_max_len"]) == (2, 6)
 
 
