@@ -107,10 +107,26 @@ def attention_heatmap(src_tokens: Sequence[str], out_tokens: Sequence[str], weig
     return styled(_heatmap(src_tokens, out_tokens, weights, gold, title, th, style), style)
 
 
-def attention_grid(items: Sequence[dict], style: str = "screen"):
-    """Several heatmaps side by side with one shared colour scale (0..1).
+COLUMN_PX = 1200     # the page's main column in a 1,600 px window (wide layout, sidebar open), less margins
+LEGEND_PX = 90       # the shared weight legend beside the last map of a row
+GRID_SPACING = 30    # px between maps
 
-    items: dicts with keys title, src_tokens, out_tokens, weights and optionally gold.
+
+def panel_width(src_tokens: Sequence[str], out_tokens: Sequence[str], th: Theme, budget: float) -> int:
+    """About how wide one map of a grid is drawn, px: its cells, the output-token labels on its left with
+    the axis title, and the slanted source labels reaching past its last column."""
+    def text_px(tokens):  # ~0.6 em per character, cut at the axis's label limit
+        return min(th.label_limit, int(0.6 * th.label * max((len(str(t)) for t in tokens), default=0)) + 8)
+    return (_cell(len(src_tokens), len(out_tokens), th, budget) * len(src_tokens) + text_px(out_tokens)
+            + 2 * th.axis_title + int(0.7 * text_px(src_tokens[-1:])))
+
+
+def attention_grid(items: Sequence[dict], style: str = "screen", width: int | None = COLUMN_PX):
+    """Several heatmaps with one shared colour scale (0..1): side by side while they fit in `width` px,
+    else wrapped, as many per row as fit (at least one), so nothing is reached by scrolling sideways.
+
+    items: dicts with keys title, src_tokens, out_tokens, weights and optionally gold. width=None never
+    wraps. Cells keep their size when wrapping, so the PNG of a wrapped grid is full size.
     """
     th = theme(style)
     if not items:
@@ -118,7 +134,21 @@ def attention_grid(items: Sequence[dict], style: str = "screen"):
     budget = 1.0 / min(len(items), 3) * 1.4
     panels = [_heatmap(it["src_tokens"], it["out_tokens"], it.get("weights"), it.get("gold"),
                        it.get("title", ""), th, style, budget, in_grid=True) for it in items]
-    return styled(alt.hconcat(*panels, spacing=30).resolve_scale(color="shared"), style)
+    widths = [panel_width(it["src_tokens"], it["out_tokens"], th, budget) for it in items]
+    per_row = per_row_fitting(widths, width)
+    if per_row >= len(panels):
+        grid = alt.hconcat(*panels, spacing=GRID_SPACING)
+    else:
+        grid = alt.concat(*panels, columns=per_row, spacing=GRID_SPACING)
+    return styled(grid.resolve_scale(color="shared"), style)
+
+
+def per_row_fitting(widths: Sequence[int], width: int | None) -> int:
+    """How many maps of these widths (px) fit side by side, with spacing and one legend, in `width` px."""
+    if width is None:
+        return len(widths)
+    widest = max(widths)
+    return max(1, min(len(widths), (width - LEGEND_PX + GRID_SPACING) // (widest + GRID_SPACING)))
 
 
 def entropy_vs_dim(df: pd.DataFrame, style: str = "screen"):

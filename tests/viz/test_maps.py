@@ -61,6 +61,24 @@ def test_attention_grid_shares_one_colour_scale():
     assert "this model has no attention weights" in str(spec)
 
 
+def _rendered_width(chart) -> float:
+    import re
+
+    from attn.viz import export
+    return float(re.search(r'width="([\d.]+)"', export.to_svg(chart)).group(1))
+
+
+@pytest.mark.parametrize("style", ["screen", "slide"])
+def test_grid_of_long_sentences_wraps_to_fit_the_page_column(style):
+    n = 28  # issue 17: three maps of ~25+ tokens were 1,450-1,620 px wide in a 1,300 px column
+    item = {"src_tokens": [f"word{i}" for i in range(n)], "out_tokens": [f"mot{i}" for i in range(n)],
+            "weights": np.full((n, n), 1 / n)}
+    items = [{**item, "title": v} for v in ("additive", "dot", "general")]
+    assert _rendered_width(maps.attention_grid(items, style=style, width=None)) > maps.COLUMN_PX  # unwrapped
+    wrapped = maps.attention_grid(items, style=style)
+    assert wrapped.to_dict()["columns"] < 3 and _rendered_width(wrapped) <= maps.COLUMN_PX
+
+
 def test_entropy_chart_has_scaled_and_unscaled_lines_on_a_log_axis():
     frame = pd.DataFrame({"d": [2, 2, 64, 64], "scaled": [True, False, True, False],
                           "entropy": [1.9, 1.8, 1.9, 0.3], "n_keys": 10})
