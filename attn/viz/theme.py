@@ -4,9 +4,10 @@ Styles: `"screen"` (the dashboard: default fonts, no background so light and dar
 and `"slide"` (white background, large fonts, thick lines, sized for a 16:9 slide). A builder reads
 its sizes from `theme(style)` and applies the fonts once, with `styled`, on the finished chart.
 
-Variant colours come from the Okabe-Ito palette (Okabe & Ito 2008, safe for colour-blind readers) and
-are defined once, in `VARIANT_COLORS`; `variant_scale()` pins them to a fixed domain order, so a
-variant has the same colour on every chart and page.
+Model colours come from the Okabe-Ito palette (Okabe & Ito 2008, safe for colour-blind readers), then
+Paul Tol's "muted" one, and are defined once, in `VARIANT_COLORS`, for every model label in
+attn.config.MODEL_ORDER; `variant_scale()` pins them to that order, so a model has the same colour on
+every chart and page. `family_dash()` draws the Transformers dashed beside the solid RNNs.
 """
 from __future__ import annotations
 
@@ -18,13 +19,33 @@ import altair as alt
 from altair.utils.schemapi import debug_mode
 import pandas as pd
 
-VARIANT_ORDER = ("none", "additive", "dot", "general")
+from attn.config import MODEL_ORDER
+
+VARIANT_ORDER = MODEL_ORDER  # every model label (attn.config.MODEL_ORDER): RNNs, then the Transformers
+# One colour per model label, fixed. The RNNs keep the Okabe-Ito colours the lecture figures always had;
+# the decoder-only Transformers take the rest of Okabe-Ito (but its yellow #F0E442, too pale on a white
+# slide), then Paul Tol's "muted" palette (also safe for colour-blind readers), which alone colours the
+# encoder-decoders. RNN and Transformer are told apart by dashes as well (`family_dash`), not colour alone.
 VARIANT_COLORS = {"none": "#D55E00",      # vermillion: the baseline without attention
                   "additive": "#0072B2",  # blue
                   "dot": "#E69F00",       # orange
-                  "general": "#009E73"}   # bluish green
-# Names outside VARIANT_ORDER (e.g. an experiment's own label) get the rest of Okabe-Ito, in order seen.
-SPARE_COLORS = ("#CC79A7", "#56B4E9", "#000000", "#F0E442")
+                  "general": "#009E73",   # bluish green
+                  "dec·sinusoidal": "#56B4E9",  # sky blue
+                  "dec·learned": "#CC79A7",     # reddish purple
+                  "dec·rope": "#000000",        # black
+                  "dec·alibi": "#882255",       # Tol wine
+                  "dec·t5": "#44AA99",          # Tol teal
+                  "dec·nope": "#999933",        # Tol olive
+                  "encdec·sinusoidal": "#332288",  # Tol indigo
+                  "encdec·learned": "#AA4499",     # Tol purple
+                  "encdec·rope": "#117733",        # Tol green
+                  "encdec·alibi": "#CC6677",       # Tol rose
+                  "encdec·t5": "#88CCEE",          # Tol cyan
+                  "encdec·nope": "#DDCC77"}        # Tol sand (a label no config can have: NoPE needs a decoder)
+# Names outside VARIANT_ORDER (e.g. an experiment's own label) get these, in order seen.
+SPARE_COLORS = ("#F0E442", "#BBBBBB", "#663333", "#997700")
+# Stroke dashes, [dash, gap] in px: RNNs solid, decoder-only Transformers dashed, encoder-decoders dotted.
+FAMILY_DASHES = {"rnn": [1, 0], "dec": [8, 4], "encdec": [2, 3]}
 PLAYGROUND_COLORS = {"scaled (÷√d)": "#56B4E9", "unscaled": "#CC79A7"}  # not variant colours
 GOLD_COLOR = "#D55E00"
 BAR_COLOR = "#8A9AAB"
@@ -90,9 +111,9 @@ def styled(chart, style: str):
 
 
 def variant_scale(variants: Iterable[str] = ()) -> alt.Scale:
-    """Colour scale: none, additive, dot, general always first and always the same colours.
+    """Colour scale over every model label in MODEL_ORDER, always in that order and the same colours.
 
-    Names not among those four (passed in `variants`) are appended with spare Okabe-Ito colours.
+    Names not among them (passed in `variants`) are appended with spare colours.
     """
     extra = [v for v in dict.fromkeys(variants) if v not in VARIANT_COLORS]
     domain = list(VARIANT_ORDER) + extra
@@ -101,7 +122,7 @@ def variant_scale(variants: Iterable[str] = ()) -> alt.Scale:
 
 
 def present(variants: Iterable[str]) -> list[str]:
-    """Variants that occur, in the fixed order (unknown names last, in order seen)."""
+    """Labels that occur, in MODEL_ORDER (unknown names last, in order seen)."""
     seen = list(dict.fromkeys(variants))
     return [v for v in VARIANT_ORDER if v in seen] + [v for v in seen if v not in VARIANT_COLORS]
 
@@ -111,6 +132,24 @@ def variant_color(variants: Sequence[str], title: str | None = "attention") -> a
     shown = present(variants)
     return alt.Color("variant:N", scale=variant_scale(shown), sort=list(variant_scale(shown).domain),
                      legend=alt.Legend(title=title, values=shown, symbolOpacity=1))  # opaque even beside a pale band
+
+
+def dash_of(label: str) -> list[int]:
+    """The stroke dash of a model label: solid for an RNN (and a name outside MODEL_ORDER), dashed for a
+    decoder-only Transformer ("dec·..."), dotted for an encoder-decoder ("encdec·...")."""
+    if label not in VARIANT_COLORS or "·" not in label:
+        return FAMILY_DASHES["rnn"]
+    return FAMILY_DASHES[label.split("·")[0]]
+
+
+def family_dash(variants: Sequence[str], title: str | None = "attention") -> alt.StrokeDash:
+    """The strokeDash channel `variant:N`: Transformers dashed, RNNs solid. Add it beside `variant_color`
+    with the same `variants` and `title`: both scales have the same domain, so Vega-Lite draws one legend
+    whose symbols show each line's colour and dash."""
+    shown = present(variants)
+    domain = list(variant_scale(shown).domain)
+    return alt.StrokeDash("variant:N", scale=alt.Scale(domain=domain, range=[dash_of(v) for v in domain]),
+                          sort=domain, legend=alt.Legend(title=title, values=shown))
 
 
 def rows_json(df: pd.DataFrame) -> list[dict]:
