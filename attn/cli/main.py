@@ -3,6 +3,8 @@
     python -m attn train --task toy-fr --variants none,additive,dot --seeds 0 --preset lecture --out r.json
     python -m attn train --data eng-fra.txt --buckets 0,5,10,20,40 --lowercase
     python -m attn train --preset lecture --retrain      # train again what the store already holds
+    python -m attn train --preset length --seeds 0-2     # train short, test long: 9 models x 3 seeds
+    python -m attn train --preset tiny --family transformer --arch decoder --positions rope,alibi
     python -m attn bench --json
 """
 from __future__ import annotations
@@ -12,29 +14,37 @@ import dataclasses
 import json
 import sys
 
-from attn.config import ConfigError, RunConfig, VARIANTS, preset, PRESETS
+from attn.config import (ARCHS, FAMILIES, POSITIONS, PRESETS, VARIANTS, ConfigError, RunConfig, length_configs,
+                         preset)
 from attn.data.pairs import parse_edges
 
 
 def base_config(args) -> RunConfig:
     """The preset with every flag the user gave laid over it."""
-    cfg = preset(args.preset)
+    return with_flags(preset(args.preset), args)
+
+
+def with_flags(cfg: RunConfig, args) -> RunConfig:
+    """`cfg` with every data, model and training flag the user gave; the others keep cfg's values.
+
+    Each value goes through the config's own checks, so a bad one is refused with the config's message
+    naming the field and its allowed range (model.heads must divide model.hidden, NoPE needs
+    model.arch = 'decoder', data.test_max_len must reach data.max_len, ...)."""
     data_changes, model_changes, train_changes = {}, {}, {}
     if args.data:
         data_changes.update(task="corpus", corpus=args.data)
     elif args.task:
         data_changes["task"] = args.task
-    for flag, field in (("n_train", "n_train"), ("n_test", "n_test"), ("min_len", "min_len"),
-                        ("max_len", "max_len"), ("max_pairs", "max_pairs"), ("min_freq", "min_freq"),
-                        ("level", "level"), ("data_seed", "data_seed")):
-        if getattr(args, flag) is not None:
-            data_changes[field] = getattr(args, flag)
+    for field in ("n_train", "n_test", "min_len", "max_len", "test_min_len", "test_max_len", "max_pairs",
+                  "min_freq", "level", "data_seed"):
+        if getattr(args, field) is not None:
+            data_changes[field] = getattr(args, field)
     if args.lowercase:
         data_changes["lowercase"] = True
     if args.buckets:
         data_changes["buckets"] = tuple(parse_edges(args.buckets))
-    for flag in ("emb", "hidden", "style", "dropout"):
-        if getattr(args, flag) is not None:
+    for flag in ("emb", "hidden", "style", "dropout", "family", "arch", "layers", "heads", "ff"):
+        if getattr(args, flag, None) is not None:
             model_changes[flag] = getattr(args, flag)
     if args.unscaled:
         model_changes["scaled"] = False
@@ -46,6 +56,45 @@ def base_config(args) -> RunConfig:
                      train=dataclasses.replace(cfg.train, **train_changes), seed=cfg.seed)
 
 
+def run_configs(args) -> list[RunConfig]:
+    """Every run one `train` command asks for, seeds outer, each with the user's flags laid over it.
+
+    `--preset length` alone (no --family, --variants or --positions) is the length study: the nine models
+    of config.length_configs per seed (RNN none/additive/dot + a decoder-only Transformer per positional
+    encoding). Otherwise the RNN family trains each of --variants (default none,additive,dot) and the
+    Transformer family each of --positions (default: the preset's); the other of the two flags is an error.
+    """
+    from attn.runs.plans import parse_seeds  # "0", "0,1,2" or "0-2"
+    seeds = parse_seeds(args.seeds)
+    if not seeds:
+        raise ConfigError(f"--seeds: no seed in {args.seeds!r}; write e.g. 0 or 0,1,2 or 0-2")
+    variants, positions = _names(args.variants), _names(args.positions)
+    for v in variants or ():
+        if v not in VARIANTS:
+            raise ConfigError(f"--variants: unknown variant {v!r}; valid: {', '.join(VARIANTS)}")
+    if args.preset == "length" and args.family is None and variants is None and positions is None:
+        return [with_flags(cfg, args) for cfg in length_configs(seeds)]
+    base = base_config(args)
+    if base.model.family == "transformer":
+        if variants is not None:
+            raise ConfigError("--variants chooses an RNN's attention; a Transformer (--family transformer) is "
+                              f"chosen by --arch and --positions (from: {', '.join(POSITIONS)})")
+        return [dataclasses.replace(base, model=dataclasses.replace(base.model, positions=p), seed=seed)
+                for seed in seeds for p in positions or [base.model.positions]]
+    if positions is not None:
+        raise ConfigError("--positions chooses a Transformer's positional encoding; add --family transformer "
+                          f"(the RNN family is chosen by --variants, from: {', '.join(VARIANTS)})")
+    return [base.with_variant(v, seed=seed) for seed in seeds for v in variants or DEFAULT_VARIANTS]
+
+
+DEFAULT_VARIANTS = ("none", "additive", "dot")
+
+
+def _names(text: str | None) -> list[str] | None:
+    """'a,b' -> ['a', 'b'] in the order given, repeats dropped; None (flag not given) stays None."""
+    return None if text is None else list(dict.fromkeys(v.strip() for v in text.split(",") if v.strip()))
+
+
 def add_run_flags(p: argparse.ArgumentParser) -> None:
     """Flags shared by every command that trains (train, bench, and later preload); a flag not given
     keeps the preset's value."""
@@ -53,13 +102,17 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
                    help="starting settings (default: lecture, the live demo)")
     p.add_argument("--task", help="built-in task: toy-fr (default), reverse, dates")
     p.add_argument("--data", help="import a corpus instead: PATH (TSV) or SRC_PATH,TGT_PATH (plain or .gz)")
-    p.add_argument("--variants", default="none,additive,dot",
-                   help=f"comma-separated, from: {', '.join(VARIANTS)} (default: none,additive,dot)")
-    p.add_argument("--seeds", default="0", help="comma-separated seeds, e.g. 0,1,2 (default: 0)")
+    p.add_argument("--variants", help=f"RNN attention, comma-separated, from: {', '.join(VARIANTS)} (default: "
+                   "none,additive,dot; --preset length alone trains its nine models)")
+    p.add_argument("--seeds", default="0", help="seeds, e.g. 0 or 0,1,2 or 0-2 (default: 0)")
     p.add_argument("--n-train", type=int, dest="n_train", help="training pairs of a built-in task")
     p.add_argument("--n-test", type=int, dest="n_test", help="test pairs of a built-in task")
     p.add_argument("--min-len", type=int, dest="min_len", help="shortest source sentence in tokens")
     p.add_argument("--max-len", type=int, dest="max_len", help="longest source sentence in tokens")
+    p.add_argument("--test-min-len", type=int, dest="test_min_len",
+                   help="built-in task: shortest test source (default: as in training)")
+    p.add_argument("--test-max-len", type=int, dest="test_max_len",
+                   help="built-in task: longest test source, at least --max-len (train short, test long)")
     p.add_argument("--max-pairs", type=int, dest="max_pairs", help="imported corpus: keep at most N pairs")
     p.add_argument("--min-freq", type=int, dest="min_freq", help="rarer training tokens become <unk>")
     p.add_argument("--level", choices=["word", "char"], help="imported corpus: word or character tokens")
@@ -71,6 +124,13 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hidden", type=int, help="hidden size")
     p.add_argument("--dropout", type=float, help="dropout")
     p.add_argument("--unscaled", action="store_true", help="dot attention without the 1/sqrt(d) scaling")
+    p.add_argument("--family", help=f"model family: {' or '.join(FAMILIES)} (default: the preset's)")
+    p.add_argument("--arch", help=f"transformer: {' or '.join(ARCHS)} (encoder-decoder, or decoder-only)")
+    p.add_argument("--positions", help=f"transformer positional encodings, comma-separated, from: "
+                   f"{', '.join(POSITIONS)} (none: NoPE, decoder-only)")
+    p.add_argument("--layers", type=int, help="transformer: blocks in each stack")
+    p.add_argument("--heads", type=int, help="transformer: attention heads (must divide --hidden)")
+    p.add_argument("--ff", type=int, help="transformer: width of each block's feed-forward layer")
     p.add_argument("--epochs", type=int, help="passes over the training pairs")
     p.add_argument("--batch", type=int, help="sentence pairs per training step")
     p.add_argument("--lr", type=float, help="Adam's learning rate")
@@ -88,7 +148,7 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
 
 def cmd_train(args) -> int:
     from attn.cli.train import train_command  # the command itself: attn/cli/train.py
-    return train_command(args, base_config(args))
+    return train_command(args, run_configs(args))
 
 
 def cmd_bench(args) -> int:

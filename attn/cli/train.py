@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from attn.config import ConfigError, RunConfig, VARIANTS
+from attn.config import RunConfig
 from attn.cli.progress import Progress
 
 
@@ -29,41 +29,36 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM (`kill PID`, `timeout`), handled as Ctrl-C is: the runs are cancelled, a temporary store removed."""
 
 
-def train_command(args, base: RunConfig) -> int:
-    """Train (or answer from the store) every variant x seed of `base`; print the tables, write --out."""
+def train_command(args, configs: Sequence[RunConfig]) -> int:
+    """Train (or answer from the store) every run of `configs` (main.run_configs: the models x seeds one
+    command asks for, sharing their data); print the tables, write --out."""
     def terminate(signum, frame):
         raise Terminated()
 
     main_thread = threading.current_thread() is threading.main_thread()  # only it may set handlers
     previous = signal.signal(signal.SIGTERM, terminate) if main_thread else None
     try:
-        return _train(args, base)
+        return _train(args, list(configs))
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, previous)
 
 
-def _train(args, base: RunConfig) -> int:
+def _train(args, configs: list[RunConfig]) -> int:
     from attn.runs.workers import default_jobs
     start = time.perf_counter()
-    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    for v in variants:
-        if v not in VARIANTS:
-            raise ConfigError(f"--variants: unknown variant {v!r}; valid: {', '.join(VARIANTS)}")
-    seeds = _int_list(args.seeds, "seeds")
-    n_runs = len(variants) * len(seeds)
+    n_runs = len(configs)
     jobs = max(1, min(args.jobs or default_jobs(n_runs), n_runs))
     from attn.data.load import load_data  # pure Python; the workers import torch in their fork server
     from attn.runs.runner import JobRunner
     with _run_store(temporary=args.no_store) as store:
-        data = None
-        if base.data.corpus:  # the corpus's content hash is part of the config, so of the cache key
-            data = load_data(base.data)
+        data, data_config = None, configs[0].data  # every run of one command shares its data
+        if data_config.corpus:  # the corpus's content hash is part of the config, so of the cache key
+            data = load_data(data_config)
             if data.report.get("sha256"):
-                base = dataclasses.replace(base, data=dataclasses.replace(base.data,
-                                                                          corpus_sha256=data.report["sha256"]))
-        configs = [base.with_variant(v, seed=s) for s in seeds for v in variants]
-        labels = [f"{c.model.variant} seed {c.seed}" for c in configs]
+                data_config = dataclasses.replace(data_config, corpus_sha256=data.report["sha256"])
+                configs = [dataclasses.replace(cfg, data=data_config) for cfg in configs]
+        labels = [f"{c.model.label} seed {c.seed}" for c in configs]
         progress = Progress(labels)
         runner = JobRunner(store, max_jobs=jobs, nice=0, events=True)
         ids: list[str] = []
@@ -71,12 +66,11 @@ def _train(args, base: RunConfig) -> int:
             ids = runner.submit_many(configs, cache=not args.retrain)
             cached = [store.status(run_id) == "done" for run_id in ids]
             if data is None:
-                data = load_data(base.data)  # for the lines below; the workers load their own meanwhile
+                data = load_data(data_config)  # for the lines below; the workers load their own meanwhile
             if data.report:
                 _print_report(data.report)
             print(f"{data.name}: {len(data.train)} train / {len(data.valid)} valid / {len(data.test)} test pairs; "
-                  f"{len(configs)} runs ({jobs} at a time), {base.model.style} decoder, emb {base.model.emb}, "
-                  f"hidden {base.model.hidden}, {base.train.epochs} epochs", file=sys.stderr)
+                  f"{len(configs)} runs ({jobs} at a time): {_models(configs)}", file=sys.stderr)
             for i, run_id in enumerate(ids):
                 if cached[i]:
                     progress.note(i, f"from the store (run {run_id}; --retrain trains it again)")
@@ -94,8 +88,7 @@ def _train(args, base: RunConfig) -> int:
             return 2
         summaries = [stored_summary(store, run_id, data.name) for run_id in ids]
         table = stored_table(store, ids, configs, data.name)
-        params = [(s["variant"], s["seed"], s["params"]) for s in summaries]
-        _print_tables(table, params)
+        _print_tables(table, [(s["variant"], s["seed"], s["params"]) for s in summaries])
         wall = time.perf_counter() - start
         print(f"\nwall time {wall:.1f}s for {len(configs)} runs (data, training and evaluation)", file=sys.stderr)
         if args.out:
@@ -220,20 +213,25 @@ def stored_summary(store, run_id: str, task: str) -> dict:
 
 
 def stored_table(store, ids: Sequence[str], configs: Sequence[RunConfig], task: str):
-    """One row per run x bucket, with task, variant and seed: the table the CLI prints."""
+    """One row per run x bucket, with task, variant (the model label) and seed: the table the CLI prints."""
     from attn.records import bucket_frame
-    return bucket_frame((({"task": task, "variant": cfg.model.variant, "seed": cfg.seed}, row)
+    return bucket_frame((({"task": task, "variant": cfg.model.label, "seed": cfg.seed}, row)
                          for cfg, run_id in zip(configs, ids)
                          for row in store.bucket_rows(run_id)),
                         identity=("task", "variant", "seed"))
 
 
 
-def _int_list(text: str, name: str) -> list[int]:
-    try:
-        return [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise ConfigError(f"--{name} takes whole numbers separated by commas, got {text!r}") from None
+def _models(configs: Sequence[RunConfig]) -> str:
+    """What the runs are, for the line before training: each model label once, with its sizes."""
+    shown = {}
+    for cfg in configs:
+        m = cfg.model
+        sizes = (f"{m.layers} layers x {m.heads} heads, d {m.hidden}, ff {m.ff}" if m.family == "transformer"
+                 else f"{m.style} decoder, emb {m.emb}, hidden {m.hidden}")
+        shown.setdefault(m.label, f"{m.label} ({sizes})")
+    epochs = sorted({cfg.train.epochs for cfg in configs})
+    return f"{', '.join(shown.values())}; {'/'.join(map(str, epochs))} epochs"
 
 
 def _print_report(report: dict) -> None:
@@ -244,19 +242,27 @@ def _print_report(report: dict) -> None:
 
 
 def _print_tables(table, params: Sequence[tuple[str, int, int]]) -> None:
-    """The per-bucket tables on stdout; `params`: (variant, seed, parameters) of every run."""
+    """The per-bucket tables on stdout; `params`: (model label, seed, parameters) of every run.
+
+    Buckets past the longest training source (`unseen`) get a `*` after their label."""
     import pandas as pd
+    table = table.rename(columns={"variant": "model"})
+    if "unseen" in table:
+        table["bucket"] = table["bucket"] + table["unseen"].map({True: "*", False: ""})
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         for metric in ("bleu", "chrf", "align"):
             if metric not in table or table[metric].isna().all():
                 continue
-            pivot = table.pivot_table(index="bucket", columns="variant", values=metric, aggfunc="mean",
+            pivot = table.pivot_table(index="bucket", columns="model", values=metric, aggfunc="mean",
                                       sort=False).round(1)
             print(f"\n{metric.upper() if metric != 'chrf' else 'chrF'} by source length (mean over seeds):")
             print(pivot.to_string())
         print("\nper run:")
-        cols = [c for c in ["variant", "seed", "bucket", "n", "bleu", "chrf", "exact", "token_acc", "align", "aer"]
+        if "unseen" in table and table["unseen"].any():
+            print("(* past the longest training source: lengths the model never saw)")
+        cols = [c for c in ["model", "seed", "bucket", "n", "bleu", "chrf", "exact", "token_acc", "align", "aer"]
                 if c in table]
         print(table[cols].round(1).to_string(index=False))
-        print("\nparameters: " + ", ".join(f"{variant} {n:,}" for variant, seed, n in params
-                                            if seed == params[0][1]))
+        models = pd.DataFrame(params, columns=["model", "seed", "params"]).drop_duplicates("model")
+        print("\nmodels (parameters):")
+        print(models[["model", "params"]].to_string(index=False, formatters={"params": "{:,}".format}))
