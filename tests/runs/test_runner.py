@@ -268,7 +268,7 @@ def test_a_server_killed_during_training_leaves_the_run_interrupted_and_resubmit
                               stdout=subprocess.PIPE, text=True, env=dict(os.environ))
     try:
         run_id = server.stdout.readline().strip()
-        worker = _training(store, run_id)["worker"]
+        worker = _training(store, run_id).worker
     finally:
         server.kill()  # SIGKILL: no handler runs, nothing is cleaned up
         server.wait(HANG)
