@@ -5,8 +5,10 @@
 Tables: runs (one row per run: config, status, live progress, overall metrics), curves (loss per
 step and epoch), buckets (metrics per source-length bucket), decodes (test sentences with both
 attention matrices as float16), vocabs, corpora (imported files by content hash), changes (the
-counter behind RunStore.version). The schema grows by appending to `MIGRATIONS`, never by editing
-one: an old store opens in a new release, and a store from a newer release is refused.
+counter behind RunStore.version), studies and study_runs (the runs one click asked for). The runs'
+`variant` column holds each run's model label (attn.config.MODEL_ORDER). The schema grows by appending
+to `MIGRATIONS`, never by editing one: an old store opens in a new release, and a store from a newer
+release is refused.
 """
 from __future__ import annotations
 
@@ -95,8 +97,9 @@ def relabel_models(db: sqlite3.Connection) -> int:
     """Set `variant` to the label of each Transformer row's stored config -> rows changed.
 
     A row still named as the store named it ("reverse additive seed 0") gets the name with its label;
-    names given by people are kept. Idempotent (a row already labelled is not touched); runs inside the caller's transaction. A config
-    that is not readable JSON keeps its row as it is: nothing stored is lost or made unreadable.
+    names given by people are kept. Idempotent (a row already labelled is not touched); runs inside the
+    caller's transaction. A config that is not readable JSON keeps its row as it is: nothing stored is
+    lost or made unreadable.
     """
     changed = []
     for run_id, variant, name, task, seed, config in db.execute(
@@ -126,8 +129,26 @@ def _v4(db: sqlite3.Connection) -> None:
     relabel_models(db)
 
 
+def _v5(db: sqlite3.Connection) -> None:
+    """Studies: the runs one click asked for (attn.runs.studies), in the order it asked for them.
+
+    A deleted run leaves its studies through the foreign key; a new study bumps the change counter.
+    """
+    db.execute("""CREATE TABLE studies (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, created REAL NOT NULL)""")
+    db.execute("CREATE INDEX studies_created ON studies (created)")
+    # The key's columns come first: SQLite 3.40's integrity_check misreads a WITHOUT ROWID table whose
+    # other columns sit between them ("NULL value in study_runs.run_id" on sound rows).
+    db.execute("""CREATE TABLE study_runs (
+        study_id TEXT NOT NULL REFERENCES studies (id) ON DELETE CASCADE, position INTEGER NOT NULL,
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        PRIMARY KEY (study_id, position)) WITHOUT ROWID""")
+    db.execute("CREATE INDEX study_runs_run ON study_runs (run_id)")  # a run's deletion finds its rows
+    db.execute("CREATE TRIGGER studies_added AFTER INSERT ON studies BEGIN UPDATE changes SET n = n + 1; END")
+
+
 # Append only: MIGRATIONS[k] turns schema version k into k + 1 (PRAGMA user_version).
-MIGRATIONS = [_v1, _v2, _v3, _v4]
+MIGRATIONS = [_v1, _v2, _v3, _v4, _v5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

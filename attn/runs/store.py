@@ -11,6 +11,7 @@ write at the same time. `RunStore` is assembled from its parts:
     processes.py    which process holds a run, and whether it still runs
     writing.py      RunWriter: new runs, training events, results, statuses, deletions, corpora
     reading.py      RunReader: frames, records, models and exports
+    studies.py      StudyStore: the runs one click asked for (add_study, study, studies)
 Callers import everything from here.
 """
 from __future__ import annotations
@@ -22,15 +23,16 @@ from typing import Sequence
 
 from attn.runs.processes import process_alive, process_token
 from attn.runs.reading import RunReader
+from attn.runs.studies import Study, StudyStore
 from attn.runs.schema import (ACTIVE, DB_NAME, FINISHED, MIGRATIONS, SCHEMA_VERSION, STATUSES, StoreError,
                               Transaction, connect, home, migrate)
 from attn.runs.writing import RunWriter
 
-__all__ = ["RunStore", "StoreError", "home", "STATUSES", "ACTIVE", "FINISHED", "DB_NAME", "MIGRATIONS",
+__all__ = ["RunStore", "StoreError", "Study", "home", "STATUSES", "ACTIVE", "FINISHED", "DB_NAME", "MIGRATIONS",
            "SCHEMA_VERSION", "process_token", "process_alive"]
 
 
-class RunStore(RunWriter, RunReader):
+class RunStore(RunWriter, RunReader, StudyStore):
     """The runs in one data folder. Cheap to create; safe to use from many threads and processes."""
 
     def __init__(self, path: str | os.PathLike | None = None, flush_seconds: float = 0.5):
@@ -85,7 +87,7 @@ class RunStore(RunWriter, RunReader):
         return self._db().execute("PRAGMA user_version").fetchone()[0]
 
     def version(self) -> str:
-        """A token that changes whenever a run is added, deleted or renamed or changes status.
+        """A token that changes whenever a run is added, deleted or renamed or changes status, or a study is added.
 
         Anything derived from finished runs (their list, configs, groups, metrics) may be cached under
         it: a finished run's results are written in the same transaction as its status. Progress of

@@ -112,7 +112,8 @@ def test_opening_a_store_relabels_its_old_transformer_rows_and_leaves_rnn_rows_u
 
     store = RunStore(tmp_path)
     runs = store.runs().set_index("id")
-    assert runs.loc[["tr1", "tr2", "rnn", "bad"], "variant"].tolist() == ["dec·alibi", "encdec·rope", "additive", "dot"]
+    assert runs.loc[["tr1", "tr2", "rnn", "bad"], "variant"].tolist() == ["dec·alibi", "encdec·rope", "additive",
+                                                                          "dot"]
     assert runs.loc[["tr1", "tr2", "rnn"], "name"].tolist() == ["reverse dec·alibi seed 0", "my transformer",
                                                                 "reverse additive seed 0"]
     assert store.config("tr1") == alibi and store.config("tr2") == encdec  # configs kept as they were
