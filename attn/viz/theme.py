@@ -23,8 +23,8 @@ from attn.config import MODEL_ORDER
 
 VARIANT_ORDER = MODEL_ORDER  # every model label (attn.config.MODEL_ORDER): RNNs, then the Transformers
 # One colour per model label, fixed. The RNNs keep the Okabe-Ito colours the lecture figures always had;
-# the decoder-only Transformers take the rest of Okabe-Ito (but its yellow #F0E442, too pale on a white
-# slide), then Paul Tol's "muted" palette (also safe for colour-blind readers), which alone colours the
+# the decoder-only Transformers take the rest of Okabe-Ito (but its yellow #F0E442: 1.3:1 against a white
+# slide), then Paul Tol's "muted" palette (also safe for colour-blind readers), which colours the
 # encoder-decoders. RNN and Transformer are told apart by dashes as well (`family_dash`), not colour alone.
 VARIANT_COLORS = {"none": "#D55E00",      # vermillion: the baseline without attention
                   "additive": "#0072B2",  # blue
@@ -40,7 +40,7 @@ VARIANT_COLORS = {"none": "#D55E00",      # vermillion: the baseline without att
                   "encdec·learned": "#AA4499",     # Tol purple
                   "encdec·rope": "#117733",        # Tol green
                   "encdec·alibi": "#CC6677",       # Tol rose
-                  "encdec·t5": "#88CCEE",          # Tol cyan
+                  "encdec·t5": "#009988",          # Tol vibrant teal (Tol muted's cyan is too pale)
                   "encdec·nope": "#DDCC77"}        # Tol sand (a label no config can have: NoPE needs a decoder)
 # Names outside VARIANT_ORDER (e.g. an experiment's own label) get these, in order seen.
 SPARE_COLORS = ("#F0E442", "#BBBBBB", "#663333", "#997700")
