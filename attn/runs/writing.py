@@ -187,7 +187,10 @@ class RunWriter:
                 raise self._unknown(run_id)
 
     def delete(self, run_ids: str | Iterable[str], force: bool = False) -> None:
-        """Remove runs, everything stored with them, and their weights files. Active runs need `force`."""
+        """Remove runs, everything stored with them, and their weights files. Active runs need `force`.
+
+        Their curves, buckets, decodes, vocabularies and places in studies go with them (the schema's
+        ON DELETE CASCADE); a study keeps its other runs."""
         ids = [run_ids] if isinstance(run_ids, str) else list(run_ids)
         rows = {r["id"]: r for r in self._rows(ids)}
         for rid in ids:
