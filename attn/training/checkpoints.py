@@ -17,14 +17,22 @@ doubles it, H <- 2H - 1, and the targets of the new plan below H are exactly the
 j (both are round(2j (H - 1) / (K - 1))), so the checkpoints kept are thinned to every other one, never
 replaced by ones already deleted.
 
-Probe maps (attention of the probe sentences at a checkpoint) are stored as float16 `.npy` bytes:
+Probes: before training a run picks a few sentences (`choose_probes`: one per length bucket of the
+validation split); at each checkpoint `probe_attention` reads their attention under teacher forcing
+(rows = reference words), exactly as evaluation reads a test sentence's `Decode.forced`, so the maps
+of the last checkpoint are the finished run's. They are stored as float16 `.npy` bytes (`encode_map`):
 weights lie in [0, 1], where float16 keeps about 3 significant digits, a quarter of float64's bytes.
 """
 from __future__ import annotations
 
 import io
+from typing import Sequence
 
 import numpy as np
+import torch
+
+from attn.data.batching import TensorSplit
+from attn.data.pairs import Pair, bucket_of
 
 MAX_CHECKPOINTS = 50
 
@@ -103,3 +111,36 @@ def decode_map(data: bytes) -> np.ndarray:
     if matrix.dtype != np.float16 or matrix.ndim != 2:
         raise ValueError(f"decode_map: expected a float16 (T, S) map, got {matrix.dtype} of shape {matrix.shape}")
     return matrix.astype(np.float32)
+
+
+def choose_probes(pairs: Sequence[Pair], edges: Sequence[int]) -> list[int]:
+    """Indices of one pair per length bucket (empty buckets skipped), shortest bucket first: the pair
+    whose source length is nearest the bucket's middle, the first such in the split's order."""
+    chosen = []
+    for k in range(len(edges) - 1):
+        middle = (edges[k] + edges[k + 1] - 1) / 2
+        inside = [i for i, p in enumerate(pairs) if bucket_of(len(p.src), edges) == k]
+        if inside:
+            chosen.append(min(inside, key=lambda i: (abs(len(pairs[i].src) - middle), i)))
+    return chosen
+
+
+@torch.no_grad()
+def probe_attention(model, probes: TensorSplit, device="cpu") -> list[np.ndarray] | None:
+    """The teacher-forced attention (T_ref, S) float32 of every probe, as evaluate.decode_split's
+    `forced`: rows are the reference words (no </s> row), columns the real source words. None for a
+    model without attention. Called between training steps: the model's mode is given back."""
+    was_training = model.training
+    model.eval()
+    try:
+        src, src_len, tgt_in, _ = probes.batch(torch.arange(len(probes)), device)
+        _, weights = model(src, src_len, tgt_in)                                # (P, T_max, S_max) | None
+    finally:
+        model.train(was_training)
+    if weights is None:
+        return None
+    out = []
+    for row in range(len(probes)):
+        n_src, n_ref = int(probes.src_len[row]), int(probes.tgt_len[row]) - 1    # tgt_len counts </s>
+        out.append(weights[row, :n_ref, :n_src].detach().to("cpu", torch.float32).numpy().copy())
+    return out

@@ -2,8 +2,16 @@
 exceeds K, and never asks for a checkpoint it deleted; probe maps round-trip as float16."""
 import numpy as np
 import pytest
+import torch
 
-from attn.training.checkpoints import MAX_CHECKPOINTS, Thinner, decode_map, encode_map, targets, thin
+from attn.config import ModelConfig
+from attn.data.batching import tensorize
+from attn.data.pairs import Pair
+from attn.data.text import Vocab
+from attn.nn.models import build_model
+from attn.training.checkpoints import (MAX_CHECKPOINTS, Thinner, choose_probes, decode_map, encode_map, probe_attention,
+                                       targets, thin)
+from attn.training.evaluate import decode_split
 
 
 def _gaps(kept):
@@ -77,3 +85,38 @@ def test_a_map_that_is_not_a_finite_matrix_is_refused():
         encode_map(np.zeros(3))
     with pytest.raises(ValueError, match="NaN"):
         encode_map(np.array([[np.nan]]))
+
+
+PAIRS = [Pair(tuple("a b".split()), tuple("x y".split())), Pair(tuple("a b c d e".split()), tuple("x y z w".split())),
+         Pair(tuple("c".split()), tuple("z".split())), Pair(tuple("a c d".split()), tuple("x z w v".split())),
+         Pair(tuple("e d c b a".split()), tuple("w z y x".split())), Pair(tuple("b b b b".split()), tuple("y".split()))]
+
+
+def test_choose_probes_takes_one_pair_per_bucket_nearest_its_middle_and_skips_empty_buckets():
+    # buckets 1-2, 3-4, 5-6, 7-9: middles 1.5, 3.5, 5.5, 8
+    assert choose_probes(PAIRS, [1, 3, 5, 7, 10]) == [0, 3, 1]
+
+
+def _setup(variant):
+    src_vocab, tgt_vocab = Vocab.build(p.src for p in PAIRS), Vocab.build(p.tgt for p in PAIRS)
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(variant=variant, emb=8, hidden=16), len(src_vocab), len(tgt_vocab))
+    return model, tensorize(PAIRS, src_vocab, tgt_vocab), tgt_vocab
+
+
+@pytest.mark.parametrize("variant", ["additive", "dot"])
+def test_probe_maps_equal_the_forced_maps_evaluation_stores_and_the_model_keeps_training(variant):
+    model, split, tgt_vocab = _setup(variant)
+    model.train()
+    maps = probe_attention(model, split)
+    assert model.training
+    decodes = decode_split(model, PAIRS, split, tgt_vocab, [1, 3, 5, 7])
+    for got, decode in zip(maps, decodes):
+        assert got.dtype == np.float32 and got.shape == decode.forced.shape
+        assert np.allclose(got, decode.forced, atol=1e-6)
+        assert np.allclose(decode_map(encode_map(got)), decode.forced, atol=1e-3)   # stored as float16
+
+
+def test_a_model_without_attention_has_no_probe_maps():
+    model, split, _ = _setup("none")
+    assert probe_attention(model, split) is None
