@@ -5,12 +5,16 @@ every setting a shared server reads from its environment.
 """
 
 
+import os
+
+
 def main() -> None:
     import streamlit as st
 
     # An emoji favicon is drawn by the browser itself; without one, Streamlit shows the page's Material icon,
     # which every visitor's browser fetches from fonts.gstatic.com (failing on an offline lecture network).
     st.set_page_config(layout="wide", page_title="Attention Lab", page_icon="🔍")
+    lecture = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pages", "lecture.py")
     page = st.navigation([  # first, before the slow imports: the browser shows these links at once
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("pages/data.py", title="Data", icon=":material/dataset:"),
@@ -20,13 +24,15 @@ def main() -> None:
         st.Page("pages/curves.py", title="Curves", icon=":material/show_chart:"),
         st.Page("pages/runs.py", title="Runs", icon=":material/table_rows:"),
         st.Page("pages/playground.py", title="Playground", icon=":material/calculate:"),
-    ])
+    ] + ([st.Page("pages/lecture.py", title="Lecture view", icon=":material/co_present:")]
+         if os.path.exists(lecture) else []))  # the projector view, once helper "pages" has added it
 
     # After the links: pandas and the run store load on a server's first page view. Never torch: no page
     # that only reads imports it (tests/app/test_torch_free.py), so the first visitor is not kept waiting.
     from attn.app import admin, frame, state
 
     frame.keep_widget_values()
+    link_problem = frame.restore_from_url()  # slide style and data from a link or a reload
     with st.sidebar:
         st.toggle("Slide style", key="slide_style",
                   help="large fonts and thick lines on a white background, for projecting and for slides")
@@ -36,10 +42,14 @@ def main() -> None:
             store_line.caption(state.store_line())
         with frame.guard("Reading the server settings"):
             admin.admin_sidebar()  # read-only mode and the admin password field, when the server has them
+    if link_problem:
+        st.warning(link_problem, icon=":material/link_off:")
     with frame.framed(), frame.guard(page.title):
         page.run()
     with frame.guard("Reading the run store"):
         store_line.caption(state.store_line())  # again: now it counts the runs the page just queued or deleted
+    with frame.guard("Keeping the settings in the URL"):
+        frame.write_url()  # after the page: it may have chosen other data
 
 
 # Streamlit installs this file as sys.modules["__main__"], and the job runner's spawned training workers

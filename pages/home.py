@@ -2,6 +2,7 @@
 import streamlit as st
 
 from attn.app import actions, admin, frame, state
+from attn.config import length_configs
 from attn.viz import support as ds
 
 frame.require_frame()
@@ -26,26 +27,37 @@ with left:
     st.caption(ds.QUERY_NOTE)
 
 with right:
-    st.subheader("Lecture demo")
     server = state.settings()
     demo = ds.lecture_configs(server.demo_preset, server.demo_epochs)
-    timing = ("under a minute on a 2-core laptop"
-              if (server.demo_preset, server.demo_epochs) == (ds.DEFAULT_PRESET, None)
-              else "the demo this server's ATTN_DEMO_PRESET / ATTN_DEMO_EPOCHS chose")
-    st.markdown(f"One click trains **none**, **additive** and **dot** side by side: "
-                f"{ds.describe_data(demo[0].data)}, {demo[0].train.epochs} epochs — "
-                f"{timing}. Runs trained before come back from the store at once.")
+    length_demo = length_configs()
+    lecture_view = frame.lecture_page()
     refused = admin.show_refusal("train")
+
+    st.subheader("Lecture demo")
+    chosen = ("" if (server.demo_preset, server.demo_epochs) == (ds.DEFAULT_PRESET, None)
+              else " (the demo this server's ATTN_DEMO_PRESET / ATTN_DEMO_EPOCHS chose)")
+    st.markdown(f"One click trains **none**, **additive** and **dot** side by side: "
+                f"{ds.describe_data(demo[0].data)}, {demo[0].train.epochs} epochs{chosen}. "
+                "Runs trained before come back from the store at once.")
+    st.caption(f":material/timer: {state.estimate_note(demo)}")
     if st.button("Lecture demo", key="home.lecture_button", type="primary", icon=":material/play_arrow:",
                  disabled=bool(refused), help=refused):
-        run_ids, ready, errors = actions.submit_all(demo)
-        for error in errors:
-            st.error(error, icon=":material/error:")
-        if run_ids and ready == len(run_ids):
-            st.success("All three were trained before; their results are ready on Compare.")
-        elif run_ids:
-            st.success(f"Queued {len(run_ids) - ready} run(s)" + (f"; {ready} came from the store" if ready else "")
-                       + ". Watch them on Train.")
+        actions.remember_outcome("home", actions.submit_all(demo, study="Lecture demo", kind="lecture"))
+
+    st.subheader("Train short, test long")
+    st.markdown(f"One click trains {len(length_demo)} models on sources of at most "
+                f"{length_demo[0].data.max_len} tokens and tests them up to {length_demo[0].data.test_max_len}: "
+                "the RNN without attention, with additive and with dot attention, and a decoder-only "
+                "Transformer with each positional encoding (sinusoidal, learned, RoPE, ALiBi, T5, none).")
+    st.caption("What it shows: which models still work past the longest training sentence. ALiBi was "
+               "built for this (Press et al. 2022, *Train Short, Test Long*); Kazemnejad et al. 2023 found "
+               "NoPE and T5's bias generalize best in decoder-only models. Compare shades the unseen lengths.")
+    st.caption(f":material/timer: {state.estimate_note(length_demo)}")
+    if st.button("Train short, test long", key="home.length_button", type="primary", icon=":material/straighten:",
+                 disabled=bool(refused), help=refused):
+        actions.remember_outcome("home", actions.submit_all(length_demo, study="Train short, test long",
+                                                          kind="length"))
+    actions.show_outcome("home", lecture_view)
     st.page_link("pages/train.py", label="Watch training live", icon=":material/model_training:")
     st.page_link("pages/compare.py", label="Compare by sentence length", icon=":material/stacked_line_chart:")
 

@@ -3,7 +3,9 @@ import streamlit as st
 
 from attn.app import actions, admin, frame, render, state
 from attn.viz import support as ds
-from attn.config import PRESETS, STYLES, VARIANTS, limits
+from attn.config import ARCHS, FAMILIES, LENGTH_TRANSFORMER, POSITIONS, PRESETS, STYLES, VARIANTS, replace
+from attn.runs import plans
+from attn.runs.plans import form_fields
 from attn.runs.store import ACTIVE, FINISHED
 
 
@@ -16,48 +18,85 @@ def _apply_preset():
 
 frame.require_frame()
 st.title("Train")
-lim = limits()
+fields = form_fields()  # every number's range, read from attn.config's own checks (one source of truth)
 data_cfg = st.session_state.get("data_config", PRESETS[ds.DEFAULT_PRESET].data)
 st.markdown(f"**Data:** {ds.describe_data(data_cfg)}")
 st.page_link("pages/data.py", label="Choose other data", icon=":material/dataset:")
 
+
+def number(column, name: str, default, **options):
+    """A number field without widget bounds: what is typed reaches validate_form, which names a bad value."""
+    return column.number_input(fields[name].label, value=default, key=f"train.{name}", help=fields[name].help,
+                               **options)
+
+
 with st.container(border=True):
-    top = st.columns([2, 1, 1, 1, 1], vertical_alignment="bottom")
-    variants = top[0].multiselect("Variants", list(VARIANTS), default=list(ds.LECTURE_VARIANTS), key="train.variants")
-    seeds_text = top[1].text_input("Seeds", "0", key="train.seeds", help="e.g. 0, or 0,1,2, or 0-2")
-    style = top[2].selectbox("Decoder style", list(STYLES), key="train.style",
-                             help="luong: score from s_t; bahdanau: score from s_{t-1}, context fed to the GRU")
-    preset = top[3].selectbox("Preset", list(PRESETS), key="train.preset",
+    top = st.columns([2, 1, 1, 1, 1, 1], vertical_alignment="bottom")
+    family = top[0].segmented_control("Model family", list(FAMILIES), default="rnn", key="train.family",
+                                      help="rnn: the GRU encoder–decoder with an attention variant; transformer: "
+                                           "self-attention with a positional encoding")
+    family = family or "rnn"
+    seeds_text = top[1].text_input("Seeds", "0", key="train.seeds", help=fields["seeds"].help)
+    preset = top[2].selectbox("Preset", list(PRESETS), key="train.preset",
                               help="the settings a run starts from; Apply copies them into every field")
-    top[4].button("Apply preset", key="train.preset_button", on_click=_apply_preset,
+    top[3].button("Apply preset", key="train.preset_button", on_click=_apply_preset,
                   help="sets the data, sizes and training settings of the chosen preset")
-    row = st.columns(7, vertical_alignment="bottom")
     base = PRESETS[ds.DEFAULT_PRESET]
-    emb = row[0].number_input("Embedding size", 2, lim["emb"], base.model.emb, step=16, key="train.emb")
-    hidden = row[1].number_input("Hidden size", 2, lim["hidden"], base.model.hidden, step=32, key="train.hidden")
-    epochs = row[2].number_input("Epochs", 1, lim["epochs"], base.train.epochs, key="train.epochs")
-    batch = row[3].number_input("Batch", 1, 4096, base.train.batch, step=16, key="train.batch")
-    lr = row[4].number_input("Learning rate", 1e-5, 1.0, base.train.lr, step=1e-3, format="%.4f", key="train.lr")
-    teacher = row[5].slider("Teacher forcing", 0.0, 1.0, base.train.teacher_forcing, 0.05, key="train.teacher_forcing",
-                            help="how often the decoder reads the true previous word instead of its own guess")
-    scaled = row[6].checkbox("Scale dot by √d", base.model.scaled, key="train.scaled")
+    transformer = None
+    if family == "rnn":
+        row = st.columns([2, 1, 1], vertical_alignment="bottom")
+        variants = row[0].multiselect("Variants", list(VARIANTS), default=list(ds.LECTURE_VARIANTS),
+                                      key="train.variants")
+        style = row[1].selectbox("Decoder style", list(STYLES), key="train.style",
+                                 help="luong: score from s_t; bahdanau: score from s_{t-1}, context fed to the GRU")
+        scaled = row[2].checkbox("Scale dot by √d", base.model.scaled, key="train.scaled")
+    else:
+        variants, style, scaled = [base.model.variant], base.model.style, base.model.scaled
+        row = st.columns(4, vertical_alignment="bottom")
+        arch = row[0].selectbox("Architecture", list(ARCHS), index=list(ARCHS).index("decoder"), key="train.arch",
+                                help="decoder: source, separator and target in one causal sequence "
+                                     "(Kazemnejad et al. 2023); encdec: encoder and decoder with cross-attention")
+        positions = row[1].selectbox("Positions", list(POSITIONS), key="train.positions",
+                                     help="the positional encoding; none (NoPE) needs the causal decoder-only "
+                                          "model: a bidirectional encoder without positions cannot tell word order")
+        layers = number(row[2], "layers", LENGTH_TRANSFORMER.layers, step=1)
+        heads = number(row[3], "heads", LENGTH_TRANSFORMER.heads, step=1)
+        transformer = {"arch": arch, "positions": positions, "layers": layers, "heads": heads}
+    row = st.columns(7, vertical_alignment="bottom")
+    emb = number(row[0], "emb", base.model.emb, step=16) if family == "rnn" else base.model.emb
+    hidden = number(row[1], "hidden", base.model.hidden, step=32)
+    epochs = number(row[2], "epochs", base.train.epochs, step=1)
+    batch = number(row[3], "batch", base.train.batch, step=16)
+    lr = number(row[4], "lr", base.train.lr, step=1e-3, format="%.6f")
+    teacher = row[5].slider("Teacher forcing", 0.0, 1.0, base.train.teacher_forcing if family == "rnn" else 1.0,
+                            0.05, key="train.teacher_forcing", help=fields["teacher_forcing"].help,
+                            disabled=family != "rnn")
+    values = {"style": style, "emb": emb, "hidden": hidden, "scaled": scaled, "epochs": epochs, "batch": batch,
+              "lr": lr, "teacher_forcing": teacher if family == "rnn" else 1.0, "seeds": seeds_text,
+              "variants": variants, **({"family": "transformer", **transformer} if transformer else {})}
+    problems = plans.validate_form(values, preset)
+    if not problems:
+        model = plans.training_config(data_cfg, preset, style=style, emb=emb, hidden=hidden, scaled=scaled,
+                                      epochs=epochs, batch=batch, lr=lr, teacher_forcing=values["teacher_forcing"],
+                                      transformer=transformer).model
+        labels = [model.label] if family != "rnn" else [replace(model, variant=v).label
+                                                        for v in variants]
+        st.caption(f"Will queue: **{', '.join(labels)}** × {len(ds.parse_seeds(seeds_text))} seed(s).")
 
     refused = admin.show_refusal("train")
     if st.button("Queue runs", key="train.queue_button", type="primary", icon=":material/play_arrow:",
                  disabled=bool(refused), help=refused):
-        try:
-            run_config = ds.training_config(data_cfg, preset, style=style, emb=emb, hidden=hidden, scaled=scaled,
-                                            epochs=epochs, batch=batch, lr=lr, teacher_forcing=teacher)
-            configs = ds.plan_runs(run_config, variants, ds.parse_seeds(seeds_text))
-        except ValueError as exc:  # ConfigError is a ValueError: the message names the field and range
-            st.error(f"**Nothing was queued.** {exc}", icon=":material/error:")
+        if problems:  # one message naming every bad field, its value and its range; nothing is queued
+            actions.remember_outcome("train", actions.Submitted([], 0, ["**Nothing was queued.** Fix " + (
+                "this field" if len(problems) == 1 else f"these {len(problems)} fields") + ":\n\n"
+                + "\n".join(f"- {p}" for p in problems)], None))
         else:
-            run_ids, ready, errors = actions.submit_all(configs)
-            for error in errors:
-                st.error(error, icon=":material/error:")
-            if run_ids:
-                st.success(f"{len(run_ids) - ready} run(s) queued" +
-                           (f", {ready} already trained with these settings (see Compare)" if ready else "") + ".")
+            run_config = plans.training_config(data_cfg, preset, style=style, emb=emb, hidden=hidden, scaled=scaled,
+                                               epochs=epochs, batch=batch, lr=lr,
+                                               teacher_forcing=values["teacher_forcing"], transformer=transformer)
+            configs = ds.plan_runs(run_config, variants, ds.parse_seeds(seeds_text))
+            actions.remember_outcome("train", actions.submit_all(configs, study="Train form", kind="train"))
+    actions.show_outcome("train", frame.lecture_page())
 
 
 def live(watching: bool, sidebar_line: str, page_run: list) -> None:
@@ -76,8 +115,14 @@ def live(watching: bool, sidebar_line: str, page_run: list) -> None:
         in_page_run = bool(page_run) and page_run.pop()
         if not in_page_run and (watching == active.empty or state.store_line() != sidebar_line):
             st.rerun()  # runs started, ended or were queued: refresh the page, its timer and the sidebar once
+        finished = ds.recent(store.runs(status=list(FINISHED)))
         if active.empty:
             st.info("No run is training. Queue runs above, or press **Lecture demo** on Home.")
+            if len(finished):  # the live chart stays as the finished picture of the runs that just ended
+                ended = list(finished.head(9)["id"])
+                render.show_live_loss(ds.curves_frame(store.curves(ended), store.curves(ended, "epoch")),
+                                      style=frame.style(), key="train.live", name="finished-loss")
+                st.caption("Finished: the loss of the runs that ended in the last 10 minutes.")
         else:
             st.subheader(f"Training now ({len(active)})")
             no_cancel = admin.refusal("cancel")
@@ -89,7 +134,6 @@ def live(watching: bool, sidebar_line: str, page_run: list) -> None:
                               args=(run["id"],), icon=":material/stop:", disabled=bool(no_cancel), help=no_cancel)
             curves = ds.curves_frame(store.curves(list(active["id"])), store.curves(list(active["id"]), "epoch"))
             render.show_live_loss(curves, style=frame.style(), key="train.live", name="live-loss")
-        finished = ds.recent(store.runs(status=list(FINISHED)))
         if len(finished):
             st.markdown("**Finished in the last 10 minutes**")
             no_train = admin.refusal("train")

@@ -7,6 +7,9 @@ their outcome in session state under 'notice', which `show_notice` shows once on
 """
 from __future__ import annotations
 
+import logging
+from typing import NamedTuple
+
 import streamlit as st
 
 from attn.app.admin import Refused, allowed, refusal
@@ -16,20 +19,83 @@ from attn.config import ConfigError
 from attn.runs.runner import JobError
 from attn.runs.store import StoreError
 
+log = logging.getLogger("attn.dashboard")
+STUDY_KINDS = ("lecture", "length", "train")  # what a page's click queues (store.add_study's kind)
+DEMO_KINDS = ("lecture", "length")              # Home's one-click demos
 
-def submit_all(configs) -> tuple[list[str], int, list[str]]:
-    """Queue every config, all or none -> (run ids, how many were trained before, why nothing was queued)."""
+
+class Submitted(NamedTuple):
+    """What one click queued: its runs, how many came from the store, why nothing was queued, its study."""
+
+    run_ids: list[str]
+    ready: int                   # runs trained before (answered from the store at once)
+    errors: list[str]            # one message when nothing was queued, else []
+    study: str | None            # the study id of this click (store.add_study), None when not recorded
+
+
+def submit_all(configs, study: str | None = None, kind: str = "train") -> Submitted:
+    """Queue every config, all or none, and record them as one study named `study` (store.add_study).
+
+    One call, one store transaction: a click queues all of its runs or none, and a rerun that interrupts
+    the page (a click elsewhere) cannot fall between two of them. Whatever goes wrong is ONE message.
+    """
     refused = refusal("train")
     if refused:
-        return [], 0, [refused]
-    # One call, one store transaction: a click queues all of its runs or none, and a rerun that
-    # interrupts the page (a click elsewhere) cannot fall between two of them.
+        return Submitted([], 0, [refused], None)
+    # A demo is a fixed set of runs that every click shares (the runner answers an identical request with
+    # the same queued, training or stored runs), so it cannot fill the queue and is not held to the
+    # visitor's limit (ATTN_MAX_QUEUED = 6 by default, fewer than the 9 runs of "Train short, test long").
+    session = None if kind in DEMO_KINDS else session_id()
     try:
-        ids = runner().submit_many(list(configs), session=session_id())
+        ids = runner().submit_many(list(configs), session=session)
     except (JobError, ConfigError) as exc:
-        return [], 0, [f"nothing was queued: {exc}"]
+        return Submitted([], 0, [f"**Nothing was queued:** {exc}"], None)
     cached = sum(store().status(rid) == "done" for rid in ids)
-    return ids, cached, []
+    return Submitted(ids, cached, [], _record_study(study, kind, ids))
+
+
+def _record_study(name: str | None, kind: str, run_ids: list[str]) -> str | None:
+    """The study id of one click's runs, or None (no name, or a store without studies yet)."""
+    add_study = getattr(store(), "add_study", None)  # RunStore.add_study (api.md: studies)
+    if name is None or add_study is None:
+        return None
+    try:
+        return add_study(name, kind, run_ids)
+    except (StoreError, ValueError, TypeError):  # the runs are queued: a missing study only loses the link
+        log.exception("recording study %r of %d runs failed", name, len(run_ids))
+        return None
+
+
+def remember_outcome(where: str, submitted: Submitted) -> None:
+    """Keep what a queue click did for `show_outcome`: it stays on the page until the next queue click."""
+    st.session_state[f"outcome_{where}"] = submitted
+
+
+def show_outcome(where: str, lecture_view: str | None = None) -> None:
+    """What the last queue click on page `where` did: one error, or what was queued and where to watch it.
+
+    `lecture_view`: the Lecture view page, linked with the click's study (?study=ID) when it has one.
+    """
+    done: Submitted | None = st.session_state.get(f"outcome_{where}")
+    if done is None:
+        return
+    if done.errors:
+        st.error(" ".join(done.errors), icon=":material/error:")
+        return
+    queued = len(done.run_ids) - done.ready
+    if where == "train":
+        st.success(f"{queued} run(s) queued" + (f", {done.ready} already trained with these settings "
+                                                "(see Compare)" if done.ready else "") + ".",
+                   icon=":material/check_circle:")
+    elif not queued:
+        st.success(f"All {done.ready} were trained before; their results are ready on Compare.",
+                   icon=":material/check_circle:")
+    else:
+        st.success(f"Queued {queued} run(s)" + (f"; {done.ready} came from the store" if done.ready else "")
+                   + ". Watch them on Train.", icon=":material/check_circle:")
+    if done.study and lecture_view:
+        st.page_link(lecture_view, label="Open the lecture view of these runs", icon=":material/co_present:",
+                     query_params={"study": done.study})
 
 
 def resubmit(run_id: str) -> None:

@@ -14,8 +14,9 @@ import streamlit as st
 from attn.app.admin import Refused
 from attn.config import ConfigError
 from attn.data.corpus import CorpusError
+from attn.runs import plans
 from attn.runs.runner import JobError
-from attn.runs.store import StoreError
+from attn.runs.store import StoreError, home
 
 log = logging.getLogger("attn.dashboard")
 
@@ -51,6 +52,14 @@ def require_frame() -> None:
     st.stop()
 
 
+LECTURE_PAGE = "pages/lecture.py"  # the projector view of one study (helper "pages" builds it)
+
+
+def lecture_page() -> str | None:
+    """The Lecture view's page file when this release has one (dashboard.py lists it then), else None."""
+    return LECTURE_PAGE if os.path.exists(os.path.join(os.path.dirname(ENTRY), LECTURE_PAGE)) else None
+
+
 def keep_widget_values() -> None:
     """Keep page widgets' values when their page is not shown (Streamlit drops unrendered widgets' state).
 
@@ -78,6 +87,45 @@ def keep_valid(key: str, options, multi: bool = False, default=None) -> None:
             st.session_state[key] = default
         else:
             del st.session_state[key]
+
+
+# ------------------------------------------------------------------------------ settings in the URL
+
+# The URL keeps what a reload must not forget and a link should reproduce: ?style=slide (the sidebar's
+# Slide style) and ?data=... (the data chosen on Data, plans.data_param). Other parameters (a page's own,
+# e.g. ?study=) are left alone.
+URL_STYLE, URL_DATA = "style", "data"
+
+
+def restore_from_url() -> str | None:
+    """A session's first run: slide style and data from the URL -> what was wrong with the link, or None."""
+    if st.session_state.get("url_restored"):  # no "." in the key: keep_widget_values leaves it alone
+        return None
+    st.session_state["url_restored"] = True
+    if st.query_params.get(URL_STYLE) == "slide":
+        st.session_state["slide_style"] = True
+    text = st.query_params.get(URL_DATA)
+    if not text or "data_config" in st.session_state:
+        return None
+    try:
+        st.session_state["data_config"] = plans.data_from_param(text, home())
+    except ConfigError as exc:
+        del st.query_params[URL_DATA]
+        return f"{exc}. The built-in default data is used instead."
+    return None
+
+
+def write_url() -> None:
+    """After every run: the URL says the slide style and the chosen data, so a reload shows the same."""
+    want = {URL_STYLE: "slide" if st.session_state.get("slide_style") else None, URL_DATA: None}
+    data = st.session_state.get("data_config")
+    if data is not None and data != plans.PRESETS[plans.DEFAULT_PRESET].data:
+        want[URL_DATA] = plans.data_param(data)
+    for key, value in want.items():
+        if value is None:
+            st.query_params.pop(key, None)
+        elif st.query_params.get(key) != value:
+            st.query_params[key] = value
 
 
 def style() -> str:

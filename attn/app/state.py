@@ -12,19 +12,22 @@ for a sentence typed in). The job runner's workers import it in their own proces
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import logging
 import os
-import uuid
 
 import pandas as pd
 import streamlit as st
 
 from attn.config import ConfigError
 from attn.records import Decode
+from attn.runs.estimate import estimate_runs
 from attn.runs.runner import JobRunner
 from attn.runs.settings import ServerSettings, server_settings
 from attn.runs.store import FINISHED, RunStore, home
 from attn.viz import support as ds
 
+log = logging.getLogger("attn.dashboard")
 EMPTY_HINT = "No finished runs yet: press **Lecture demo** on Home or queue runs on **Train**."
 
 
@@ -52,9 +55,40 @@ def runner() -> JobRunner:
     return _runner(str(home()))
 
 
+# Streamlit's XSRF cookie (server.enableXsrfProtection, on in .streamlit/config.toml): one random token per
+# browser, kept across reloads and tabs; its value is "2|mask|token xor mask|time" and only the mask changes.
+XSRF_COOKIE = "_streamlit_xsrf"
+SHARED_VISITOR = "everyone"  # no cookie and no address (localhost, tests): one limit for all of them
+
+
 def session_id() -> str:
-    """This browser session's id, which the runner uses for its per-visitor queue limit."""
-    return st.session_state.setdefault("session_id", uuid.uuid4().hex[:12])
+    """Who this visitor is, for the runner's per-visitor queue limit (ATTN_MAX_QUEUED); kept across reloads.
+
+    A visitor is told apart by their browser's XSRF cookie (a reload, a new tab of the same browser: the
+    same visitor), else by their IP address, else (localhost without the cookie, AppTest) everyone shares
+    one limit. Only a hash is kept, never the cookie. It is a fair-use limit, not a security boundary: a
+    visitor who clears cookies in a private window gets a new one.
+    """
+    if "session_id" not in st.session_state:
+        cookie, address = st.context.cookies.get(XSRF_COOKIE), st.context.ip_address
+        st.session_state["session_id"] = visitor_key(cookie if isinstance(cookie, str) else None,
+                                                     address if isinstance(address, str) else None)
+    return st.session_state["session_id"]
+
+
+def visitor_key(xsrf_cookie: str | None, ip_address: str | None) -> str:
+    """A 12-hex-digit visitor key from the XSRF cookie's token (else the address); SHARED_VISITOR without both."""
+    if xsrf_cookie:
+        parts = xsrf_cookie.strip("\"'").split("|")
+        try:  # the token without its per-response mask: the same across every reload
+            mask, masked = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
+            secret = bytes(b ^ mask[i % len(mask)] for i, b in enumerate(masked)).hex()
+        except (IndexError, ValueError, ZeroDivisionError):
+            secret = xsrf_cookie  # another format: the cookie as a whole
+        return "c" + hashlib.sha256(secret.encode()).hexdigest()[:11]
+    if ip_address:
+        return "a" + hashlib.sha256(ip_address.encode()).hexdigest()[:11]
+    return SHARED_VISITOR
 
 
 def settings() -> ServerSettings:
@@ -80,6 +114,19 @@ def _secret_password() -> str | None:
     if not isinstance(value, str):
         raise ConfigError(f"admin_password in the Streamlit secrets must be a string, got {type(value).__name__}")
     return value
+
+
+def estimate_note(configs) -> str:
+    """How long `configs` would take on this machine (attn.runs.estimate), in one sentence; never waits.
+
+    Without a stored run of similar size a short measuring run starts in the background and the note says
+    so until it is done; a failure is said in the sentence (the traceback goes to the log).
+    """
+    try:
+        return estimate_runs(configs, jobs=runner().max_jobs, store=store(), measuring="background").note
+    except Exception as exc:  # an estimate is a courtesy: it must never break the page
+        log.exception("estimating %d runs failed", len(configs))
+        return f"no time estimate ({type(exc).__name__}: {exc})"
 
 
 # ---------------------------------------------------------------- the store's runs, once per version

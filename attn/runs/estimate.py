@@ -288,7 +288,7 @@ def speed_key(cfg: RunConfig, cores: int) -> str:
 
 
 _MEASURED: dict[str, Speed] = {}            # this process's measurements, by speed_key
-_MEASURING: dict[str, subprocess.Popen] = {}  # measuring runs started in the background
+_MEASURING: dict[str, subprocess.Popen] = {}  # measuring runs started in the background (.cache_folder)
 
 
 def cached_speed(key: str, folder: Path | None) -> Speed | None:
@@ -312,6 +312,7 @@ def measure(configs: Sequence[RunConfig], folder: Path | None = None, wait: bool
     it cached, or still measuring.
     """
     keyed = {speed_key(cfg, cores): cfg for cfg in configs}
+    _collect({_MEASURING[key] for key in keyed if key in _MEASURING})  # measured for another store folder
     found = {key: cached_speed(key, folder) for key in keyed}
     missing = {key: cfg for key, cfg in keyed.items() if found[key] is None}
     if not missing:
@@ -325,6 +326,7 @@ def measure(configs: Sequence[RunConfig], folder: Path | None = None, wait: bool
         if wait:
             for proc in busy:
                 proc.wait(PROBE_TIMEOUT)
+            _collect(busy)
         return {key: cached_speed(key, folder) for key in keyed}
     job = json.dumps({"runs": [[key, probe_config(cfg).to_dict()] for key, cfg in missing.items()],
                       "cache": str(folder / SPEED_FILE) if folder is not None else None})
@@ -336,6 +338,7 @@ def measure(configs: Sequence[RunConfig], folder: Path | None = None, wait: bool
             proc.stdin.write(job)                     # at the next call
         with contextlib.suppress(BrokenPipeError):
             proc.stdin.close()
+        proc.cache_folder = folder
         _MEASURING.update((key, proc) for key in missing)
         return found
     done = subprocess.run(command, input=job, capture_output=True, text=True, timeout=PROBE_TIMEOUT)
@@ -345,6 +348,14 @@ def measure(configs: Sequence[RunConfig], folder: Path | None = None, wait: bool
     for key, speed in json.loads(done.stdout).items():
         _MEASURED[key] = Speed(**speed)
     return {key: _MEASURED.get(key) for key in keyed}
+
+
+def _collect(procs) -> None:
+    """Read the speeds of background measurements that have ended well into this process's table."""
+    for proc in [p for p in procs if getattr(p, "cache_folder", None) is not None and p.poll() == 0]:
+        for key, speed in _read_cache(proc.cache_folder).items():
+            with contextlib.suppress(TypeError):  # written by another release
+                _MEASURED.setdefault(key, Speed(**speed))
 
 
 def probe_main() -> None:

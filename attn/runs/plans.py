@@ -6,7 +6,9 @@ runner. Built only from `attn.config` and `attn.data`, so it loads without torch
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -61,15 +63,18 @@ def parse_seeds(text: str) -> list[int]:
 
 def training_config(data: DataConfig, preset: str = DEFAULT_PRESET, *, style: str, emb: int, hidden: int,
                     scaled: bool, epochs: int, batch: int, lr: float, teacher_forcing: float,
-                    dropout: float | None = None) -> RunConfig:
+                    dropout: float | None = None, transformer: Mapping[str, Any] | None = None) -> RunConfig:
     """The preset's run with the Train page's settings laid over it (`dropout` None: the preset's).
 
+    `transformer`: {"arch", "positions", "layers", "heads"} for model.family = "transformer" (None: the RNN).
     Raises FormError naming every invalid field with its value and allowed range (validate_form).
     """
     values = {"style": style, "emb": emb, "hidden": hidden, "scaled": scaled, "epochs": epochs, "batch": batch,
               "lr": lr, "teacher_forcing": teacher_forcing}
     if dropout is not None:
         values["dropout"] = dropout
+    if transformer is not None:
+        values.update(family="transformer", **transformer)
     problems = validate_form(values, preset)
     if problems:
         raise FormError(problems)
@@ -77,6 +82,10 @@ def training_config(data: DataConfig, preset: str = DEFAULT_PRESET, *, style: st
     model = dataclasses.replace(base.model, style=style, emb=int(emb), hidden=int(hidden), scaled=bool(scaled))
     if dropout is not None:
         model = dataclasses.replace(model, dropout=float(dropout))
+    if transformer is not None:
+        model = dataclasses.replace(model, family="transformer", arch=transformer["arch"],
+                                    positions=transformer["positions"], layers=int(transformer["layers"]),
+                                    heads=int(transformer["heads"]))
     return RunConfig(data=data, model=model,
                      train=dataclasses.replace(base.train, epochs=int(epochs), batch=int(batch), lr=float(lr),
                                                teacher_forcing=float(teacher_forcing)),
@@ -84,7 +93,11 @@ def training_config(data: DataConfig, preset: str = DEFAULT_PRESET, *, style: st
 
 
 def plan_runs(base: RunConfig, variants: Sequence[str], seeds: Sequence[int]) -> list[RunConfig]:
-    """One config per seed x variant (seeds outer, so the first seed of every variant starts first)."""
+    """One config per seed x variant (seeds outer, so the first seed of every variant starts first).
+
+    A Transformer has no attention variant to vary (its `variant` is unused): one config per seed."""
+    if base.model.family == "transformer":
+        return [dataclasses.replace(base, seed=int(s)) for s in seeds]
     if not variants:
         raise ConfigError(f"choose at least one variant ({', '.join(VARIANTS)})")
     unknown = [v for v in variants if v not in VARIANTS]
@@ -143,10 +156,14 @@ _FORM = (
     ("teacher_forcing", "Teacher forcing", "train", "teacher_forcing",
      "how often the decoder reads the true previous word instead of its own guess"),
     ("seeds", "Seeds", "run", "seed", f"e.g. 0, or 0,1,2, or 0-2: whole numbers, at most {MAX_SEEDS} of them"),
+    ("layers", "Layers", "model", "layers", "Transformer blocks in each stack"),
+    ("heads", "Heads", "model", "heads", "Transformer attention heads; each gets hidden / heads dimensions, "
+                                         "so the heads must divide the hidden size"),
 )
 _CLASSES = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig, "run": RunConfig}
 _REFUSED = re.compile(r"allowed range (\S+?)\.\.(\S+)$")
-_OTHER_KEYS = ("style", "scaled", "variants")  # form values that are choices, not numbers
+_OTHER_KEYS = ("style", "scaled", "variants", "family", "arch", "positions")  # choices, not numbers
+_MODEL_CHOICES = ("style", "scaled", "family", "arch", "positions")
 
 
 def config_range(section: str, name: str) -> tuple[int | float, int | float]:
@@ -243,7 +260,7 @@ def _whole(values: Mapping[str, Any]) -> dict[str, Any]:
 def _with_values(base: RunConfig, values: Mapping[str, Any]) -> RunConfig:
     """`base` with form values laid over it; each section is rebuilt, so attn.config checks every value."""
     fields = form_fields()
-    section_of = {**{n: f.section for n, f in fields.items()}, "style": "model", "scaled": "model"}
+    section_of = {**{n: f.section for n, f in fields.items()}, **{n: "model" for n in _MODEL_CHOICES}}
     changes: dict[str, dict] = {"model": {}, "train": {}}
     for name, value in values.items():
         changes[section_of[name]][name] = value
@@ -296,3 +313,53 @@ def corpus_data_config(spec: str, sha256: str, *, lowercase: bool, max_len: int 
     return DataConfig(task="corpus", corpus=spec, corpus_sha256=sha256, lowercase=bool(lowercase),
                       max_len=max_len or None, max_pairs=max_pairs or None, level=level,
                       n_buckets=int(n_buckets), buckets=_edges(edges_text))
+
+
+# ------------------------------------------------------------------------------------ data in a link
+
+CORPUS_FILES = (("corpus.tsv",), ("source.txt", "target.txt"))  # what RunStore.store_corpus names them
+
+
+def data_param(cfg: DataConfig) -> str:
+    """The chosen data as a short URL value: the fields that differ from the lecture preset's, as JSON.
+
+    An imported corpus goes by its content hash only (never a server path), so a link names a corpus
+    this server stored and nothing else.
+    """
+    base = dataclasses.asdict(PRESETS[DEFAULT_PRESET].data)
+    changed = {k: v for k, v in dataclasses.asdict(cfg).items() if base[k] != v and k != "corpus"}
+    return json.dumps(changed, separators=(",", ":"), sort_keys=True)
+
+
+def data_from_param(text: str, store_home: Path) -> DataConfig:
+    """`data_param`'s value back to a DataConfig; a corpus must be one `store_home` holds.
+
+    Raises ConfigError saying what in the link is wrong and what would be right.
+    """
+    where = "the data in this link (?data=...)"
+    try:
+        changed = json.loads(text)
+    except ValueError:
+        raise ConfigError(f"{where} is not readable JSON: {text[:80]!r}; open Data and choose the data again") \
+            from None
+    fields = {f.name for f in dataclasses.fields(DataConfig)} - {"corpus"}
+    if not isinstance(changed, dict) or set(changed) - fields:
+        extra = sorted(set(changed) - fields) if isinstance(changed, dict) else []
+        raise ConfigError(f"{where} names no data setting{'s ' + ', '.join(extra) if extra else ''}; "
+                          f"the settings are {', '.join(sorted(fields))}")
+    if changed.get("buckets") is not None:
+        changed["buckets"] = tuple(changed["buckets"]) if isinstance(changed["buckets"], list) else changed["buckets"]
+    sha = changed.get("corpus_sha256")
+    if sha is not None:
+        if not (isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{64}", sha)):
+            raise ConfigError(f"{where}: corpus_sha256 = {sha!r} is not a corpus hash (64 hex digits)")
+        folder = Path(store_home) / "corpora" / sha
+        names = next((names for names in CORPUS_FILES if all((folder / n).is_file() for n in names)), None)
+        if names is None:
+            raise ConfigError(f"{where} names corpus {sha[:10]}, which this server's run store does not hold; "
+                              "upload the corpus on Data")
+        changed["corpus"] = ",".join(str(folder / n) for n in names)
+    try:
+        return dataclasses.replace(PRESETS[DEFAULT_PRESET].data, **changed)
+    except (TypeError, ValueError) as exc:  # ConfigError names the field, value and range
+        raise ConfigError(f"{where}: {exc}") from None

@@ -13,7 +13,7 @@ from tests.app.apptest import PAGES, TSV, assert_clean, charts_of, open_page, st
 # ------------------------------------------------------------------------------ every page, empty store
 
 MAIN_WIDGETS = {
-    "home": [("button", "home.lecture_button")],
+    "home": [("button", "home.lecture_button"), ("button", "home.length_button")],
     "data": [("radio", "data.source"), ("selectbox", "data.task"), ("slider", "data.length"),
              ("number_input", "data.n_train"), ("slider", "data.n_buckets"), ("text_input", "data.edges")],
     "train": [("multiselect", "train.variants"), ("text_input", "train.seeds"), ("selectbox", "train.style"),
@@ -47,7 +47,15 @@ def test_home_shows_the_equation_of_every_variant(app):
     assert all("q_t" in l.value for l in app.latex if "e_{tj} =" in l.value)
     assert any("s_{t-1}" in c.value and "Luong" in c.value for c in app.caption)
     assert "No runs stored yet" in app.info[0].value
-    assert any("toy-fr" in m.value and "under a minute" in m.value for m in app.markdown)  # the lecture demo
+    assert any("toy-fr" in m.value and "4 epochs" in m.value for m in app.markdown)  # the lecture demo
+
+
+def test_home_says_what_this_machine_will_take_not_a_fixed_claim(app):
+    texts = [m.value for m in app.markdown] + [c.value for c in app.caption]
+    assert not any("under a minute" in t for t in texts)
+    timings = [c.value for c in app.caption if c.value.startswith(":material/timer:")]
+    assert len(timings) == 2  # one line per demo, from attn.runs.estimate (an empty store: it measures)
+    assert all("measuring" in t or "on this machine" in t or "no time estimate" in t for t in timings), timings
 
 
 def test_home_describes_the_demo_the_server_chose(home, monkeypatch):
