@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import pandas as pd
 
-from attn.config import VARIANTS
+from attn.config import MODEL_ORDER
 
 
 def comparison_key(config: Mapping) -> str:
@@ -59,12 +59,26 @@ def comparison_groups(runs: pd.DataFrame, configs: Mapping[str, Mapping]) -> pd.
     for key, group in done.groupby("group", sort=False):
         first = group.iloc[0]
         present = set(group["variant"])
-        rows.append({"key": key, "label": comparison_label(first["task"], configs[first["id"]]),
-                     "variants": [v for v in VARIANTS if v in present] + sorted(present - set(VARIANTS)),
+        label = f"{comparison_label(first['task'], configs[first['id']])} · {seeds_per_model(group)}"
+        rows.append({"key": key, "label": label,
+                     "variants": [v for v in MODEL_ORDER if v in present] + sorted(present - set(MODEL_ORDER)),
                      "seeds": sorted(int(s) for s in set(group["seed"])), "runs": len(group),
                      "finished": group["finished"].max(), "style": first["style"], "task": first["task"]})
     return pd.DataFrame(rows, columns=columns).sort_values("finished", ascending=False, kind="stable",
                                                            na_position="last").reset_index(drop=True)
+
+
+def seeds_per_model(runs: pd.DataFrame) -> str:
+    """'3 seeds each' when every model has the same seeds, else the count per model in MODEL_ORDER:
+    'seeds per model: none 2, additive 2, dot 1' (a label must not claim a mean over seeds a model lacks)."""
+    if runs.empty:
+        return "no runs"
+    counts = runs.groupby("variant")["seed"].nunique()
+    if counts.nunique() == 1:
+        n = int(counts.iloc[0])
+        return "1 seed" if n == 1 else f"{n} seeds each"
+    order = [v for v in MODEL_ORDER if v in counts.index] + sorted(set(counts.index) - set(MODEL_ORDER))
+    return "seeds per model: " + ", ".join(f"{v} {int(counts[v])}" for v in order)
 
 
 def latest_runs(runs: pd.DataFrame, configs: Mapping[str, Mapping], key: str,
@@ -73,10 +87,50 @@ def latest_runs(runs: pd.DataFrame, configs: Mapping[str, Mapping], key: str,
     if runs.empty:
         return []
     done = with_groups(runs, configs)
-    done = done[done["group"] == key]
-    if seed is not None:
-        done = done[done["seed"] == seed]
+    return newest_per_model(done[done["group"] == key], seed)
+
+
+def newest_per_model(runs: pd.DataFrame, seed: int | None = None) -> list[str]:
+    """Ids of the newest run of each model label x seed among `runs` (one seed if given), in MODEL_ORDER."""
+    if runs.empty:
+        return []
+    done = runs if seed is None else runs[runs["seed"] == seed]
     done = done.sort_values("finished", ascending=False, kind="stable").drop_duplicates(["variant", "seed"])
-    order = {v: i for i, v in enumerate(VARIANTS)}
+    order = {v: i for i, v in enumerate(MODEL_ORDER)}
     done = done.assign(_o=done["variant"].map(lambda v: order.get(v, len(order)))).sort_values(["_o", "seed"])
     return list(done["id"])
+
+
+# ------------------------------------------------------------------ studies beside settings groups
+
+STUDY_PREFIX = "study-"   # a picker option "study-<id>" is a study (store.study), any other a comparison key
+
+
+def study_option(study_id: str) -> str:
+    return STUDY_PREFIX + study_id
+
+
+def study_of(option: str | None) -> str | None:
+    """The study id of a picker option, None for a comparison group."""
+    return option[len(STUDY_PREFIX):] if option and option.startswith(STUDY_PREFIX) else None
+
+
+def study_label(name: str, created: str, runs: pd.DataFrame) -> str:
+    """'Lecture demo · 2026-12-01 00:12 · none, additive, dot · 1 seed' for a picker; runs: its done runs."""
+    models = [v for v in MODEL_ORDER if v in set(runs["variant"])] + sorted(set(runs["variant"]) - set(MODEL_ORDER))
+    shown = ", ".join(models[:5]) + (f" and {len(models) - 5} more" if len(models) > 5 else "")
+    return f"{name} · {str(created)[:16].replace('T', ' ')} · {shown} · {seeds_per_model(runs)}"
+
+
+def default_choice(options: Sequence[str], url: str | None = None, queued: str | None = None,
+                   lecture: str | None = None) -> str | None:
+    """Which comparison a page opens on: the one in the URL, else the study this visitor just queued,
+    else the newest lecture study, else the first option (the newest group) -- never simply whatever
+    anyone trained last, so a student's run cannot change what the projector shows.
+
+    options: picker options (comparison keys and study options); queued, lecture: study ids or None.
+    """
+    for candidate in (url, queued and study_option(queued), lecture and study_option(lecture)):
+        if candidate and candidate in options:
+            return candidate
+    return options[0] if len(options) else None

@@ -1,11 +1,12 @@
 """Charts against source sentence length: a metric per length bucket (Compare), the length histogram (Data)."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import altair as alt
 import pandas as pd
 
+from attn.config import VARIANTS
 from attn.records import METRIC_LABELS
 from attn.viz.theme import BAR_COLOR, inline_data, message_chart, require_columns, styled, theme, variant_color
 
@@ -13,6 +14,61 @@ BAND = {"minmax": "min–max over seeds", "std": "±1 std over seeds"}
 MIN_SENTENCES = 30   # a bucket with fewer test sentences is drawn hollow: too few to trust its score
 UNSEEN_NOTE = "longer than any training sentence"
 UNSEEN_COLOR = "#7F7F7F"
+PARAMS_TOLERANCE = 0.20  # issue 12: RNNs and Transformers on one chart have parameter counts within 20 %
+
+
+def parameter_note(params: Mapping[str, int], present=None) -> str | None:
+    """'parameters: none 10.2k, dec·rope 11.0k (within 20 % of each other)' when RNNs (attn.config.VARIANTS)
+    and Transformers are both among `present` (default: every label of `params`); else None.
+
+    Within 20 %: the largest count is at most 1.2 x the smallest.
+    """
+    counts = {v: int(n) for v, n in params.items() if n is not None and n == n and (present is None or v in present)}
+    if not counts or not any(v in VARIANTS for v in counts) or all(v in VARIANTS for v in counts):
+        return None
+    listed = ", ".join(f"{v} {n / 1000:.1f}k" for v, n in counts.items())
+    ratio = max(counts.values()) / max(1, min(counts.values()))
+    verdict = (f"within {PARAMS_TOLERANCE:.0%} of each other" if ratio <= 1 + PARAMS_TOLERANCE
+               else f"NOT within {PARAMS_TOLERANCE:.0%}: the largest has {ratio:.1f}x the smallest")
+    return f"parameters: {listed} ({verdict})"
+
+
+def describe_by_length(summary: pd.DataFrame, metric: str) -> str:
+    """What the chosen runs show, from `bucket_summary` rows: which model falls most from the shortest to
+    the longest bucket, which holds best, and which buckets are too small to trust (n < MIN_SENTENCES).
+
+    The first and last buckets are those with at least MIN_SENTENCES sentences where there are such.
+    """
+    if summary.empty:
+        return f"No {METRIC_LABELS[metric]} for these runs."
+    label = METRIC_LABELS[metric]
+    by_lo = summary.sort_values("lo", kind="stable")
+    trusted = by_lo[by_lo["n"] >= MIN_SENTENCES]
+    rows = trusted if trusted["bucket"].nunique() >= 2 else by_lo
+    buckets = list(dict.fromkeys(rows["bucket"]))
+    if len(buckets) < 2:
+        text = f"These runs have {label} for one length bucket only ({buckets[0]}): nothing to compare by length."
+    else:
+        first, last = buckets[0], buckets[-1]
+        means = rows.pivot_table(index="variant", columns="bucket", values="mean", aggfunc="mean")
+        both = means[[first, last]].dropna()
+        if both.empty:
+            text = f"No model has {label} in both the shortest ({first}) and the longest ({last}) bucket."
+        else:
+            change = (both[last] - both[first]).sort_values(kind="stable")
+            worst, best = change.index[0], change.index[-1]
+            text = (f"In these runs, **{worst}** falls most from the shortest to the longest bucket "
+                    f"({both.loc[worst, first]:.1f} → {both.loc[worst, last]:.1f} {label}, source lengths "
+                    f"{first} → {last})")
+            text += (f"; **{best}** holds best ({both.loc[best, first]:.1f} → {both.loc[best, last]:.1f})."
+                     if best != worst else ".")
+    few = list(dict.fromkeys(by_lo.loc[by_lo["n"] < MIN_SENTENCES, "bucket"]))
+    if few:
+        counts = by_lo.drop_duplicates("bucket").set_index("bucket")["n"]
+        why = "left out of that comparison" if rows is trusted else "too few to trust, so read that with care"
+        text += (f" Buckets with fewer than {MIN_SENTENCES} test sentences are hollow, {why}: "
+                 + ", ".join(f"{b} (n = {int(counts[b])})" for b in few) + ".")
+    return text
 
 
 def bucket_summary(df: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -39,7 +95,8 @@ def bucket_summary(df: pd.DataFrame, metric: str) -> pd.DataFrame:
     return summary.sort_values(["lo", "variant"], kind="stable").reset_index(drop=True)
 
 
-def metric_by_bucket(df: pd.DataFrame, metric: str = "bleu", style: str = "screen", band: str = "minmax"):
+def metric_by_bucket(df: pd.DataFrame, metric: str = "bleu", style: str = "screen", band: str = "minmax",
+                     params: Mapping[str, int] | None = None):
     """`metric` against source-length bucket, one line per variant (Bahdanau et al. 2015, Fig. 2).
 
     df: one row per run x bucket with columns variant, seed, bucket (label, e.g. "10-19"), lo, hi, n
@@ -52,6 +109,9 @@ def metric_by_bucket(df: pd.DataFrame, metric: str = "bleu", style: str = "scree
     lengths seen in training. A bucket of fewer than MIN_SENTENCES test sentences is drawn hollow and
     pale, its tooltip saying so ("n = 7: too few sentences to trust"). Without either, the chart is as
     it always was.
+
+    params: model label -> parameter count; when RNNs and Transformers share the chart, a subtitle line
+    gives each count and says whether they are within PARAMS_TOLERANCE of each other (`parameter_note`).
     """
     th = theme(style)
     if metric not in METRIC_LABELS:
@@ -104,9 +164,10 @@ def metric_by_bucket(df: pd.DataFrame, metric: str = "bleu", style: str = "scree
         subtitle += f"; shaded: {UNSEEN_NOTE}"
     if few.any():
         subtitle += f"; hollow: fewer than {MIN_SENTENCES} sentences"
+    note = parameter_note(params or {}, present=set(summary["variant"]))
     chart = alt.layer(*layers, data=inline_data(summary)).properties(
         width=th.width, height=th.height,
-        title=alt.TitleParams(f"{label} by source sentence length", subtitle=subtitle))
+        title=alt.TitleParams(f"{label} by source sentence length", subtitle=[subtitle, note] if note else subtitle))
     return styled(chart, style)
 
 

@@ -9,14 +9,15 @@ Nothing here imports Streamlit or torch, so every helper is tested like the rest
     attn.viz.datasets      a data set on the Data/Train pages: load_upload, describe_data, data_overview,
                            source_lengths, preview_pairs
     attn.viz.groups        comparable runs: comparison_key, comparison_label, with_groups, comparison_groups,
-                           latest_runs
+                           latest_runs, newest_per_model
     attn.viz.tables        runs as tables: RUN_COLUMNS, runs_table, filter_runs, status_counts, recent,
                            curves_frame
     attn.viz.text          page texts: EQUATIONS, QUERY_NOTE, STYLE_NOTES, store_line, format_seconds,
                            progress_text
     attn.viz.playground    the Playground's matrices: MASKS, playground_mask, matrix_frame, editor_matrix,
                            shape_text
-    here                   attention panels of test decodes: out_tokens, sentence_label, attention_items
+    here                   attention panels of test decodes: out_tokens, sentence_label, attention_items,
+                           longest_sentence
 """
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ from attn.records import Decode
 from attn.runs.plans import (DEFAULT_PRESET, LECTURE_VARIANTS, corpus_data_config, lecture_configs, parse_seeds,
                              plan_runs, preset_values, task_data_config, task_length_range, training_config)
 from attn.viz.datasets import data_overview, describe_data, load_upload, preview_pairs, source_lengths
-from attn.viz.groups import comparison_groups, comparison_key, comparison_label, latest_runs, with_groups
+from attn.viz.groups import (comparison_groups, comparison_key, comparison_label, latest_runs, newest_per_model,
+                             with_groups)
 from attn.viz.playground import MASKS, editor_matrix, matrix_frame, playground_mask, shape_text
 from attn.viz.tables import RUN_COLUMNS, curves_frame, filter_runs, recent, runs_table, status_counts
 from attn.viz.text import EQUATIONS, QUERY_NOTE, STYLE_NOTES, format_seconds, progress_text, store_line
@@ -37,9 +39,10 @@ from attn.viz.text import EQUATIONS, QUERY_NOTE, STYLE_NOTES, format_seconds, pr
 __all__ = ["DEFAULT_PRESET", "EQUATIONS", "LECTURE_VARIANTS", "MASKS", "QUERY_NOTE", "RUN_COLUMNS", "STYLE_NOTES",
            "attention_items", "comparison_groups", "comparison_key", "comparison_label", "corpus_data_config",
            "curves_frame", "data_overview", "describe_data", "editor_matrix", "filter_runs", "format_seconds",
-           "latest_runs", "lecture_configs", "load_upload", "matrix_frame", "out_tokens", "parse_seeds",
-           "plan_runs", "playground_mask", "preset_values", "preview_pairs", "progress_text", "recent",
-           "runs_table", "sentence_label", "shape_text", "source_lengths", "status_counts", "store_line",
+           "latest_runs", "lecture_configs", "load_upload", "matrix_frame", "newest_per_model", "out_tokens",
+           "parse_seeds", "plan_runs", "playground_mask", "preset_values", "preview_pairs", "progress_text", "recent",
+           "longest_sentence", "runs_table", "sentence_label", "shape_text", "source_lengths", "status_counts",
+           "store_line",
            "task_data_config", "task_length_range", "training_config", "with_groups"]
 
 
@@ -83,3 +86,15 @@ def attention_items(decodes: Mapping[str, Decode], view: str, gold=None) -> tupl
         items.append({"title": variant, "src_tokens": list(d.src), "out_tokens": out, "weights": weights,
                       "gold": marks})
     return items, without
+
+
+def longest_sentence(by_run: Mapping[str, Mapping[int, Decode]]) -> int | None:
+    """The index of the longest test source every run decoded (the lowest index among equals), or None.
+
+    by_run: run id -> {test index: Decode}. The Lecture view shows this sentence's attention maps.
+    """
+    common = set.intersection(*(set(d) for d in by_run.values())) if by_run else set()
+    if not common:
+        return None
+    first = next(iter(by_run.values()))
+    return min(common, key=lambda i: (-len(first[i].src), i))

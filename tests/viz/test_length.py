@@ -116,3 +116,27 @@ def test_buckets_of_fewer_than_30_sentences_are_hollow_with_a_note():
     assert notes == {"1-9": "n = 29: too few sentences to trust", "10-19": "", "20-29": "",
                      "30": "n = 7: too few sentences to trust", "100-120": ""}
     assert "hollow: fewer than 30 sentences" in spec["title"]["subtitle"]
+
+
+def test_the_caption_names_the_model_that_falls_most_in_these_runs_not_the_textbook():
+    frame = bucket_frame(variants=("none", "additive", "dot"))
+    frame = frame.assign(n=100, bleu=[80.0 - 0.5 * lo if v == "dot" else 50.0 for v, lo in zip(frame["variant"], frame["lo"])])
+    text = length.describe_by_length(length.bucket_summary(frame, "bleu"), "bleu")
+    assert "**dot** falls most" in text and "(79.5 → 30.0 BLEU, source lengths 1-9 → 100-120)" in text
+
+
+def test_the_caption_leaves_out_and_names_buckets_too_small_to_trust():
+    frame = bucket_frame(variants=("none", "dot"))
+    frame = frame.assign(n=[7 if lo == 100 else 187 for lo in frame["lo"]])  # issue 17: n = 7 scored 0.0
+    text = length.describe_by_length(length.bucket_summary(frame, "bleu"), "bleu")
+    assert "1-9 → 30)" in text and "left out of that comparison: 100-120 (n = 7)" in text
+
+
+def test_a_chart_of_rnns_and_transformers_gives_parameter_counts_and_whether_they_are_within_20_percent():
+    frame = bucket_frame(variants=("none", "dec·rope"))
+    close = length.metric_by_bucket(frame, "bleu", params={"none": 10_000, "dec·rope": 11_500}).to_dict()
+    assert "parameters: none 10.0k, dec·rope 11.5k (within 20% of each other)" in close["title"]["subtitle"]
+    far = length.metric_by_bucket(frame, "bleu", params={"none": 10_000, "dec·rope": 30_000}).to_dict()
+    assert "NOT within 20%: the largest has 3.0x the smallest" in str(far["title"]["subtitle"])
+    rnn_only = length.metric_by_bucket(bucket_frame(), "bleu", params={"none": 10_000, "dot": 30_000}).to_dict()
+    assert "parameters" not in str(rnn_only["title"]["subtitle"])
