@@ -11,8 +11,8 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-import sacrebleu
 import torch
+from sacrebleu.metrics import BLEU, CHRF
 
 from attn.data.batching import TensorSplit, sequential_batches
 from attn.data.pairs import ParallelData, Pair, bucket_label, bucket_of
@@ -81,12 +81,33 @@ def alignment_scores(forced: np.ndarray, gold: frozenset) -> tuple[int, int, int
     return hits, len(aligned_targets), len(predicted & gold), len(predicted) + len(gold)
 
 
+def bleu_tokenizer(data: ParallelData) -> str:
+    """sacrebleu's tokenizer for a data set's BLEU: "char" at character level, else the standard "13a"."""
+    return "char" if data.level == "char" else "13a"
+
+
+def _metrics(data: ParallelData) -> tuple[BLEU, CHRF]:
+    """The two sacrebleu metric objects every score of `data` is computed with (so their signatures say
+    what ran). force=True: the word-level hypotheses are already split, which sacrebleu would warn about."""
+    return BLEU(tokenize=bleu_tokenizer(data), force=True), CHRF()
+
+
+def signatures(data: ParallelData) -> dict[str, str]:
+    """sacrebleu's signatures of the BLEU and chrF this evaluation computes on `data`, e.g.
+    "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0". chrF's signature needs a scored
+    corpus (it reads the number of references), so both score one dummy sentence first."""
+    bleu, chrf = _metrics(data)
+    for metric in (bleu, chrf):
+        metric.corpus_score(["x"], [["x"]])
+    return {"bleu_signature": str(bleu.get_signature()), "chrf_signature": str(chrf.get_signature())}
+
+
 def _bucket_metrics(rows: list[Decode], test: Sequence[Pair], data: ParallelData) -> dict:
     hyps = [data.detok(d.hyp) for d in rows]
     refs = [data.detok(d.ref) for d in rows]
-    tokenize = "char" if data.level == "char" else "13a"
-    bleu = sacrebleu.corpus_bleu(hyps, [refs], tokenize=tokenize, force=True).score if rows else float("nan")
-    chrf = sacrebleu.corpus_chrf(hyps, [refs]).score if rows else float("nan")
+    bleu_metric, chrf_metric = _metrics(data)
+    bleu = bleu_metric.corpus_score(hyps, [refs]).score if rows else float("nan")
+    chrf = chrf_metric.corpus_score(hyps, [refs]).score if rows else float("nan")
     exact = 100.0 * sum(d.hyp == d.ref for d in rows) / max(len(rows), 1)
     matches = sum(sum(h == r for h, r in zip(d.hyp, d.ref)) for d in rows)
     positions = sum(max(len(d.hyp), len(d.ref)) for d in rows)

@@ -21,7 +21,7 @@ from attn.config import DataConfig, RunConfig, limits, ConfigError
 from attn.data.pairs import ParallelData, run_edges
 from attn.data.load import load_data
 from attn.records import BucketRow, Decode, bucket_frame
-from attn.training.evaluate import bucket_table, decode_split, overall_metrics
+from attn.training.evaluate import bucket_table, decode_split, overall_metrics, signatures
 from attn.nn import models
 from attn.nn.model import count_parameters
 from attn.data.text import Vocab
@@ -84,6 +84,9 @@ class RunResult:
     task: str = ""
     extra: dict = field(default_factory=dict)
     train_range: tuple[int, int] | None = None  # (shortest, longest) training source length, in tokens
+    # sacrebleu's signatures of the BLEU and chrF above ({"bleu_signature": "nrefs:1|...|tok:13a|...", ...}).
+    # Apart from `overall` because the store writes every overall value as a number.
+    signatures: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
         """The `--out` JSON record of this run."""
@@ -94,7 +97,8 @@ class RunResult:
                 "train_seconds": round(self.train_seconds, 3), "eval_seconds": round(self.eval_seconds, 3),
                 "epochs": len(self.training.epochs), "stopped": self.training.stopped,
                 "final_valid_loss": self.training.epochs[-1]["valid_loss"] if self.training.epochs else None,
-                "train_min_len": lo, "train_max_len": hi, "buckets": buckets}
+                "train_min_len": lo, "train_max_len": hi, "buckets": buckets,
+                "overall": {**self.overall, **self.signatures}}
 
 
 def build_model(cfg: RunConfig, prepared: Prepared) -> nn.Module:
@@ -130,7 +134,8 @@ def run(cfg: RunConfig, prepared: Prepared | None = None, callbacks: Iterable[Ca
     eval_seconds = time.perf_counter() - start
     return RunResult(cfg, count_parameters(model), training, buckets, overall, decodes, model.cpu(),
                      prepared.src_vocab, prepared.tgt_vocab, training.seconds, eval_seconds,
-                     task=prepared.data.name, train_range=(train_min, train_max))
+                     task=prepared.data.name, train_range=(train_min, train_max),
+                     signatures=signatures(prepared.data))
 
 
 def results_frame(results: Iterable[RunResult]) -> pd.DataFrame:

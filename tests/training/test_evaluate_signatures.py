@@ -1,0 +1,39 @@
+"""sacrebleu's signatures travel with every run's overall metrics and name the tokenizer that really ran."""
+import sacrebleu
+
+from attn.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from attn.data.pairs import Pair, ParallelData
+from attn.data.tasks import load_task
+from attn.training.evaluate import signatures
+from attn.training.experiment import prepare, run
+
+
+def _data(level):
+    pairs = (Pair(("a", "b"), ("x", "y")),) * 3
+    return ParallelData("t", pairs, pairs, pairs, level=level)
+
+
+def test_signature_names_13a_for_words_and_char_for_characters():
+    words, chars = signatures(_data("word")), signatures(_data("char"))
+    assert "|tok:13a|" in words["bleu_signature"] and "|tok:char|" in chars["bleu_signature"]
+    assert f"version:{sacrebleu.__version__}" in words["bleu_signature"]
+    assert words["chrf_signature"].startswith("nrefs:1|") and "nc:6|nw:0" in words["chrf_signature"]
+
+
+def _run(task, level_tok):
+    data = load_task(task, n_train=60, n_valid=10, n_test=10, seed=1)
+    cfg = RunConfig(data=DataConfig(task=task), model=ModelConfig(variant="dot", emb=8, hidden=16),
+                    train=TrainConfig(epochs=1, batch=16))
+    result = run(cfg, prepare(cfg.data, data))
+    overall = result.summary()["overall"]
+    assert f"|tok:{level_tok}|" in overall["bleu_signature"]
+    assert overall["chrf_signature"] == signatures(data)["chrf_signature"]
+    assert overall["bleu"] == result.overall["bleu"] and overall["n"] == len(data.test)
+
+
+def test_a_word_level_run_reports_the_13a_signature_with_its_overall_metrics():
+    _run("reverse", "13a")
+
+
+def test_a_character_level_run_reports_the_char_signature_with_its_overall_metrics():
+    _run("dates", "char")
