@@ -69,13 +69,34 @@ def _captured(embedding: nn.Module, store: list):
         handle.remove()
 
 
+LOGIT_BUDGET = 1 << 24   # numbers of logits per chunk of copies (64 MB of float32)
+MAX_CHUNK = 256
+
+
+def _relevance(model, embedding, src, src_len, tgt_in, tgt_out, steps, S: int) -> tuple[torch.Tensor, int]:
+    """N copies, copy c scored at output step steps[c] -> r (N, S) = ||grad x input|| per source slot,
+    and the vocabulary size V the model scores."""
+    captured: list[torch.Tensor] = []
+    with torch.enable_grad(), _captured(embedding, captured):
+        logits = model(src, src_len, tgt_in)[0]                                      # (N, T, V)
+        if not captured:
+            raise RuntimeError(f"saliency: the model never called its source embedding {type(embedding).__name__}")
+        embedded = captured[0]                                                       # (N, L >= S, E)
+        at_step = logits.float()[torch.arange(src.size(0), device=logits.device), steps]  # (N, V)
+        scored = tgt_out.gather(1, steps[:, None])                                   # (N, 1) y_t of copy c
+        chosen = torch.log_softmax(at_step, dim=-1).gather(-1, scored)[:, 0]         # (N,) log p(y_t)
+        (grad,) = torch.autograd.grad(chosen.sum(), embedded)
+    return (grad * embedded)[:, :S].detach().float().norm(dim=-1).cpu(), logits.size(-1)
+
+
 def saliency(model: nn.Module, src: torch.Tensor, src_len: torch.Tensor, tgt_in: torch.Tensor,
              tgt_out: torch.Tensor, embedding: nn.Embedding | None = None) -> torch.Tensor:
     """src (B, S), src_len (B,), tgt_in (B, T) starting with <s>, tgt_out (B, T) the words scored
     (PAD where a row has ended) -> saliency (B, T, S) float32, rows of real words summing to 1.
 
-    Sentences of a batch do not interact in any model here, so the gradient of the batch's summed
-    log-probability at step t is each sentence's own: one backward pass per output step.
+    Sentences of a batch do not interact in any model here, so the gradient of a sum over sentences
+    is each sentence's own: every sentence is copied T times, copy t scored at step t only, and one
+    forward and one backward pass over the B T copies give all rows.
     """
     if src.dim() != 2 or tgt_in.shape != tgt_out.shape or src.size(0) != tgt_in.size(0):
         raise ValueError(f"saliency: need src (B, S), tgt_in and tgt_out (B, T) with one B; got src "
@@ -84,24 +105,27 @@ def saliency(model: nn.Module, src: torch.Tensor, src_len: torch.Tensor, tgt_in:
         raise ValueError("saliency: every source sentence needs at least one token (an empty one is read "
                          "as one <unk>, as evaluate.translate does)")
     embedding = embedding if embedding is not None else source_embedding(model)
+    B, T, S = src.size(0), tgt_out.size(1), src.size(1)
+    # Copy c = b T + t of sentence b is scored at output step t only, so one backward pass of the sum
+    # over copies gives every row of every sentence at once. The copies go in chunks whose logits
+    # (chunk, T, V) stay under LOGIT_BUDGET numbers (the first chunk, of one copy, tells V).
+    copies = lambda x: x.repeat_interleave(T, dim=0)
+    all_src, all_len, all_in, all_out = copies(src), copies(src_len), copies(tgt_in), copies(tgt_out)
+    steps = torch.arange(T, device=tgt_out.device).repeat(B)                        # (B T,) t of copy c
     was_training = model.training
     model.eval()  # no dropout: the map of one sentence is the same every time
-    captured: list[torch.Tensor] = []
+    parts, first, chunk = [], 0, 1
     try:
-        with torch.enable_grad(), _captured(embedding, captured):
-            logits = model(src, src_len, tgt_in)[0]                                  # (B, T, V)
-            if not captured:
-                raise RuntimeError(f"saliency: the model never called its source embedding "
-                                   f"{type(embedding).__name__}")
-            embedded = captured[0]                                                   # (B, L >= S, E)
-            chosen = torch.log_softmax(logits.float(), dim=-1).gather(-1, tgt_out[..., None])[..., 0]  # (B, T)
-            B, T, S = src.size(0), tgt_out.size(1), src.size(1)
-            relevance = torch.zeros(B, T, S)
-            for t in range(T):
-                (grad,) = torch.autograd.grad(chosen[:, t].sum(), embedded, retain_graph=t + 1 < T)
-                relevance[:, t] = (grad * embedded)[:, :S].detach().float().norm(dim=-1).cpu()  # (B, S)
+        while first < B * T:
+            part = slice(first, first + chunk)
+            relevance, vocab = _relevance(model, embedding, all_src[part], all_len[part], all_in[part],
+                                          all_out[part], steps[part], S)
+            parts.append(relevance)
+            first += chunk
+            chunk = max(1, min(MAX_CHUNK, LOGIT_BUDGET // (T * vocab)))
     finally:
         model.train(was_training)
+    relevance = torch.cat(parts).view(B, T, S)                                       # (B, T, S)
     src_mask = (torch.arange(S)[None, :] < src_len.cpu()[:, None]).float()           # (B, S)
     relevance = relevance * src_mask[:, None, :]
     total = relevance.sum(dim=-1, keepdim=True)                                      # (B, T, 1)

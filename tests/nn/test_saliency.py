@@ -8,6 +8,7 @@ from torch import nn
 from attn.config import ModelConfig
 from attn.data.text import BOS_ID, EOS_ID, PAD_ID
 from attn.nn.models import build_model
+from attn.nn import saliency as saliency_module
 from attn.nn.saliency import output_saliency, rank_correlation, reference_saliency, saliency
 
 
@@ -136,3 +137,12 @@ def test_rank_correlation_per_row_with_ties_and_constant_rows():
 def test_rank_correlation_refuses_maps_of_different_shapes():
     with pytest.raises(ValueError, match=r"\(T, S\) of one shape"):
         rank_correlation(np.ones((2, 3)), np.ones((3, 2)))
+
+
+def test_copies_in_small_chunks_give_the_same_maps(monkeypatch):
+    model = _model(variant="additive")
+    src, src_len, tgt_in, tgt_out = _batch()
+    whole = saliency(model, src, src_len, tgt_in, tgt_out)                     # 1 copy, then the other 14
+    monkeypatch.setattr(saliency_module, "LOGIT_BUDGET", 2 * 5 * 13)           # chunks of 2 copies of (5, 13)
+    chunked = saliency(model, src, src_len, tgt_in, tgt_out)
+    assert torch.allclose(whole, chunked, atol=1e-6)
