@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from attn.viz import export, heads
-from tests.viz.specs import PNG_SIGNATURE, encodings, marks, rows, walk
+from tests.viz.specs import PNG_SIGNATURE, encodings, marks, rows
 
 SRC, OUT = ["le", "chat", "dort"], ["the", "cat", "sleeps", "</s>"]
 
