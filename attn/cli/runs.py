@@ -72,6 +72,7 @@ def cmd_list(args, store: RunStore) -> int:
                          "error": row["error"]})
         print(json.dumps(rows, indent=1))
         return 0
+    width = max([8, *map(len, frame["variant"])])  # model labels: "dot" ... "encdec·sinusoidal"
     for row in frame.to_dict("records"):
         if row["status"] == "done":
             outcome = f"BLEU {row['bleu']:5.1f}" if _number(row["bleu"]) is not None else "BLEU    -"
@@ -79,7 +80,7 @@ def cmd_list(args, store: RunStore) -> int:
             outcome = f"{row['progress']:>8.0%}"
         else:
             outcome = " " * 9
-        print(f"{row['id']}  {row['status']:<11} {row['task']:<12} {row['variant']:<8} seed {row['seed']:<4} "
+        print(f"{row['id']}  {row['status']:<11} {row['task']:<12} {row['variant']:<{width}} seed {row['seed']:<4} "
               f"{row['created']:%Y-%m-%d %H:%M}  {outcome}  {row['name']}")
     return 0
 
@@ -90,8 +91,9 @@ def cmd_show(args, store: RunStore) -> int:
     run = store.run(args.id)
     print(f"{run.id}  {run.name}")
     print(f"status: {run.status}" + (f" ({run.error})" if run.error else ""))
-    print(f"task {run.task}, {run.variant} attention, {run.style} decoder, seed {run.seed}, "
-          f"{run.params or 0:,} parameters, code {run.code_version}")
+    model = (f"{run.variant} Transformer" if run.config.get("model", {}).get("family") == "transformer"
+             else f"{run.variant} attention, {run.style} decoder")  # a Transformer has no decoder style
+    print(f"task {run.task}, {model}, seed {run.seed}, {run.params or 0:,} parameters, code {run.code_version}")
     if run.train_seconds is not None:
         print(f"trained in {run.train_seconds:.1f}s, evaluated in {run.eval_seconds:.1f}s")
     print("\nconfig:")

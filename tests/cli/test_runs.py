@@ -50,3 +50,18 @@ def test_runs_cli_lists_shows_exports_and_deletes(store, result, capsys, tmp_pat
     assert code == 2 and "no run with id 'nope'" in err
     assert _cli(store, "delete", run_id, capsys=capsys)[0] == 0 and store.runs().empty
 
+
+
+def test_transformer_runs_are_listed_in_aligned_columns_and_shown_as_transformers(store, capsys):
+    import dataclasses
+    from attn.config import LENGTH_TRANSFORMER
+    transformer = dataclasses.replace(TINY, model=dataclasses.replace(LENGTH_TRANSFORMER, positions="sinusoidal"))
+    ids = [store.create_run(TINY.with_variant("dot")), store.create_run(transformer)]
+    code, out, _ = _cli(store, "list", capsys=capsys)
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 2 and "dec·sinusoidal seed 0" in out
+    assert len({line.index(" seed ") for line in lines}) == 1  # one column, however long the model label
+    code, out, _ = _cli(store, "show", ids[1], capsys=capsys)
+    assert code == 0 and "task reverse, dec·sinusoidal Transformer, seed 0," in out and "luong" not in out.split("config:")[0]
+    code, out, _ = _cli(store, "show", ids[0], capsys=capsys)
+    assert "task reverse, dot attention, luong decoder, seed 0," in out
