@@ -134,3 +134,21 @@ def test_a_bad_data_link_is_a_warning_and_the_default_data(home):
     assert "data.n_train = 0" in at.warning[0].value and "default data" in at.warning[0].value
     at = open_page(at, "train")
     assert "task toy-fr" in at.markdown[0].value
+
+
+def test_the_live_chart_stays_as_the_finished_picture_when_the_last_run_ends(app, home):
+    from attn.training.events import TrainEvent
+    store = RunStore(home)
+    run_id = store.create_run(PRESETS["tiny"], status="running")
+    for step in (2, 4, 6):
+        store.record_event(run_id, TrainEvent("epoch", step, 6, step // 2, 3, 0.1 * step, train_loss=3.0 / step,
+                                              valid_loss=3.2 / step))
+    store.flush(run_id)
+    at = open_page(app, "train")
+    assert len(at.get("vega_lite_chart")) == 1  # training: the live chart
+    store.set_status(run_id, "cancelled", error="stopped by request")
+    at = open_page(at, "train")
+    assert_clean(at)
+    assert "No run is training" in at.info[0].value
+    assert len(at.get("vega_lite_chart")) == 1, "the chart vanished when the last run ended"
+    assert any(c.value.startswith("Finished: the loss") for c in at.caption)

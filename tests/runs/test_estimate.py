@@ -161,3 +161,18 @@ def test_a_busy_machine_is_said_in_the_note(store, monkeypatch):
     assert busy.endswith("; the machine is busy now (load 3.2 on 2 cores): expect longer")
     monkeypatch.setattr(estimate.os, "getloadavg", lambda: (1.5, 3.0, 3.0))
     assert "busy" not in estimate_runs([other], cores=2, store=store, measuring="never").note
+
+
+def test_a_background_measurement_for_another_store_is_read_back_not_started_again(tmp_path, monkeypatch):
+    monkeypatch.setattr(estimate, "_MEASURED", {})
+    monkeypatch.setattr(estimate, "_MEASURING", {})
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir(), second.mkdir()
+    key = estimate.speed_key(SMALL, 1)
+    assert estimate.measure([SMALL], first, wait=False) == {key: None}
+    (proc,) = set(estimate._MEASURING.values())
+    proc.wait(timeout=300)
+    assert proc.returncode == 0 and (first / estimate.SPEED_FILE).exists()
+    monkeypatch.setattr(estimate.subprocess, "Popen", None)  # a second measuring process would fail here
+    speed = estimate.measure([SMALL], second, wait=False)[key]  # another store folder, same machine and code
+    assert speed is not None and speed.train > 0

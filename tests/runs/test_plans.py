@@ -1,12 +1,14 @@
 """attn.runs.plans: the Train form's ranges come from attn.config's checks; every invalid field is named."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 import attn.config
-from attn.config import PRESETS, ConfigError
-from attn.runs.plans import (MAX_SEEDS, FormError, config_range, form_fields, parse_seeds, preset_values,
-                             training_config, validate_form)
+from attn.config import PRESETS, ConfigError, DataConfig
+from attn.runs.plans import (MAX_SEEDS, FormError, config_range, data_from_param, data_param, form_fields,
+                             parse_seeds, plan_runs, preset_values, training_config, validate_form)
 
 NUMBERS = [name for name in form_fields() if name != "seeds"]
 
@@ -134,3 +136,36 @@ def test_each_bad_seed_text_says_what_is_wrong(text, said):
         parse_seeds(text)
     assert said in str(refused.value)
 
+
+
+# ------------------------------------------------------------------------------ the Transformer, data links
+
+def test_training_config_builds_the_transformer_the_form_asks_for():
+    v = {key.split(".", 1)[1]: value for key, value in preset_values("lecture").items() if key.startswith("train.")}
+    cfg = training_config(PRESETS["lecture"].data, **{**v, "teacher_forcing": 1.0},
+                          transformer={"arch": "decoder", "positions": "alibi", "layers": 3, "heads": 8})
+    assert (cfg.model.family, cfg.model.arch, cfg.model.positions, cfg.model.layers, cfg.model.heads) == \
+        ("transformer", "decoder", "alibi", 3, 8) and cfg.model.label == "dec·alibi"
+    assert len(plan_runs(cfg, ["none", "additive", "dot"], [0, 1])) == 2  # one per seed, no variants
+    with pytest.raises(FormError) as refused:
+        training_config(PRESETS["lecture"].data, **{**v, "teacher_forcing": 1.0},
+                        transformer={"arch": "encdec", "positions": "none", "layers": 13, "heads": 8})
+    assert refused.value.problems[0].startswith("Layers: model.layers = 13") and len(refused.value.problems) == 1
+
+
+def test_data_in_a_link_reads_back_and_a_corpus_only_by_a_hash_this_store_holds(tmp_path):
+    reverse = dataclasses.replace(PRESETS["lecture"].data, task="reverse", min_len=3, max_len=12, buckets=(0, 5, 13))
+    assert data_from_param(data_param(reverse), tmp_path) == reverse
+    assert data_param(PRESETS["lecture"].data) == "{}"
+    sha = "ab" * 32
+    corpus = DataConfig(task="corpus", corpus="/etc/passwd", corpus_sha256=sha)
+    assert "/etc" not in data_param(corpus)  # never a server path
+    with pytest.raises(ConfigError, match="does not hold; upload the corpus on Data"):
+        data_from_param(data_param(corpus), tmp_path)
+    (tmp_path / "corpora" / sha).mkdir(parents=True)
+    (tmp_path / "corpora" / sha / "corpus.tsv").write_text("a\tb\n")
+    assert data_from_param(data_param(corpus), tmp_path).corpus == str(tmp_path / "corpora" / sha / "corpus.tsv")
+    for text, said in (("{", "not readable JSON"), ('{"corpus":"/etc/passwd"}', "names no data settings corpus"),
+                       ('{"n_train":0}', "data.n_train = 0"), ('{"corpus_sha256":"../x"}', "not a corpus hash")):
+        with pytest.raises(ConfigError, match=said):
+            data_from_param(text, tmp_path)
