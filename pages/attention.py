@@ -3,11 +3,12 @@ import pandas as pd
 import streamlit as st
 
 from attn.app import frame, render, state
+from attn.app import groups as picker
 from attn.viz import charts
 from attn.viz import support as ds
 from attn.runs.store import home
 from attn.data.tasks import TASKS
-from attn.data.text import TOKENIZERS
+from attn.data.normalize import normalize_typed
 
 NO_ATTENTION = ("This model has no attention map to draw. Its decoder is handed **one fixed vector**, the "
                 "encoder's summary of the whole sentence, and reads the same vector at every output step "
@@ -18,18 +19,16 @@ frame.require_frame()
 st.title("Attention maps")
 store, path = state.store(), str(home())
 snap = state.finished_groups()
-runs, configs, groups, labels = snap.done, snap.configs, snap.groups, snap.labels
-frame.keep_valid("attention.group", list(labels))
+configs = snap.configs
 top = st.columns([3, 1, 2])
-group = top[0].selectbox("Runs trained with the same settings", list(labels), format_func=labels.get,
-                         key="attention.group")
-seeds = groups.set_index("key").loc[group, "seeds"]
+comparison = picker.pick(snap, "attention.group", top[0])
+seeds = sorted(int(s) for s in set(comparison.runs["seed"]))
 frame.keep_valid("attention.seed", seeds)
 seed = top[1].selectbox("Seed", seeds, key="attention.seed")
 source = top[2].radio("Sentence", ["test sentence", "your own"], key="attention.source", horizontal=True)
 
-run_ids = ds.latest_runs(runs, configs, group, seed)
-variant_of = dict(zip(runs["id"], runs["variant"]))
+run_ids = ds.newest_per_model(comparison.runs, seed)
+variant_of = dict(zip(comparison.runs["id"], comparison.runs["variant"]))
 data_cfg = configs[run_ids[0]]["data"]
 level = data_cfg["level"] if data_cfg.get("corpus") else TASKS[data_cfg["task"]].level
 detok = ("" if level == "char" else " ").join
@@ -42,8 +41,9 @@ if source == "test sentence":
     frame.keep_valid("attention.bucket", ["all", *bucket_names])
     bucket = pick[0].selectbox("Length bucket", ["all", *bucket_names], key="attention.bucket")
     indices = [i for i, d in first.items() if bucket == "all" or d.bucket == bucket_names.index(bucket)]
-    frame.keep_valid("attention.sentence", indices)
-    index = pick[1].selectbox("Test sentence", indices, key="attention.sentence",
+    sentence_key = f"attention.sentence.{bucket}"  # one box per bucket: a box never shows another bucket's sentence
+    frame.keep_valid(sentence_key, indices)
+    index = pick[1].selectbox("Test sentence", indices, key=sentence_key,
                               format_func=lambda i: ds.sentence_label(first[i], level))
     view = pick[2].radio("Attention while", ["generated", "reference"], key="attention.view", horizontal=True,
                          format_func={"generated": "writing its output", "reference": "reading the reference"}.get)
@@ -56,19 +56,26 @@ if source == "test sentence":
 else:
     example = detok(next((d.src for d in state.decodes(path, run_ids[0])), ()))
     text = st.text_input("Type a sentence in the source language", example, key="attention.text")
-    tokens = TOKENIZERS[level](text.lower() if data_cfg.get("lowercase") else text)
-    if not tokens:
+    if not text.strip():
         st.info("Type a sentence to translate.")
         st.stop()
     from attn.training.evaluate import translate  # imports torch: only a typed sentence needs a model
-    chosen, unknown = {}, set()
+    src_vocab = state.load_model(path, run_ids[0])[1]  # one comparison group: one data set, one vocabulary
+    try:  # the task's own form: its case, its punctuation spacing, its final mark (attn.data.normalize)
+        typed = normalize_typed(text, data_cfg, src_vocab)
+    except ValueError as exc:
+        st.warning(f"This sentence cannot be read: {exc}.", icon=":material/warning:")
+        st.stop()
+    st.markdown(f"**The models read:** `{' '.join(typed.tokens)}` ({len(typed.tokens)} tokens)")
+    for note in typed.notes:
+        st.caption(note)
+    chosen = {}
     for rid in run_ids:
         model, src_vocab, tgt_vocab, _ = state.load_model(path, rid)
-        chosen[variant_of[rid]] = translate(model, tokens, src_vocab, tgt_vocab)  # a Decode without ref
-        unknown |= {t for t in tokens if t not in src_vocab.stoi}
+        chosen[variant_of[rid]] = translate(model, list(typed.tokens), src_vocab, tgt_vocab)  # a Decode without ref
     view, gold = "generated", None
-    if unknown:
-        st.warning(f"Not in the training vocabulary, read as <unk>: {', '.join(sorted(unknown))}",
+    if typed.unknown:
+        st.warning(f"Not in the training vocabulary, read as <unk>: {', '.join(typed.unknown)}",
                    icon=":material/warning:")
 
 outputs = pd.DataFrame([{"variant": v, "output": detok(d.hyp),

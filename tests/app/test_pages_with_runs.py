@@ -35,8 +35,20 @@ def test_attention_draws_maps_and_explains_the_missing_one(trained_app):
     assert_clean(at)
     at.radio(key="attention.source").set_value("your own").run()
     at.text_input(key="attention.text").set_value("a b c d zz").run()
-    assert not at.exception and len(charts_of(at)) == 1
-    assert "zz" in at.warning[0].value  # unknown words are named
+    assert_clean(at)
+    assert len(charts_of(at)) == 1
+
+
+def test_typed_sentence_is_read_in_the_tasks_form_and_the_page_says_so(trained_app):
+    at = open_page(trained_app, "attention")
+    at.radio(key="attention.source").set_value("your own").run()
+    at.text_input(key="attention.text").set_value("a b c d zz").run()  # reverse writes one symbol per token
+    assert_clean(at)
+    assert any("`a b c d z z`" in m.value for m in at.markdown)  # the tokens the models actually read
+    assert any("wrote every symbol separately" in c.value for c in at.main.caption)
+    at.text_input(key="attention.text").set_value(" ").run()
+    assert_clean(at)
+    assert "Type a sentence" in at.info[0].value
 
 
 def test_curves_show_the_trained_runs_every_way(trained_app):
@@ -105,3 +117,16 @@ def test_pages_show_runs_renamed_added_and_deleted_elsewhere_on_the_next_rerun(t
     at = open_page(at, "home")
     assert {m.label: m.value for m in at.metric} == {"done": "2"}
     assert "2 runs stored" in at.sidebar.caption[0].value
+
+
+def test_compare_and_attention_open_on_the_lecture_study_and_keep_it_in_the_url(trained_copy):
+    store = RunStore(trained_copy)
+    ids = list(store.runs()["id"])
+    demo = store.add_study("Lecture demo", "lecture", ids)
+    for page in ("compare", "attention"):
+        at = open_page(start_app(), page)
+        assert_clean(at)
+        assert at.selectbox(key=f"{page}.group").value == f"study-{demo}"  # not simply the newest group
+        assert f"study-{demo}" in str(at.query_params["group"])
+    at = open_page(start_app(), "compare")
+    assert any("falls most" in c.value or "one length bucket" in c.value for c in at.main.caption)
