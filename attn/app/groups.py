@@ -37,6 +37,15 @@ def remember_queued(study_id: str | None) -> None:
         st.session_state[QUEUED_STUDY] = study_id
 
 
+def queued_study() -> str | None:
+    """The study this visitor queued last: remember_queued's, else the newest study among the outcomes the
+    Home and Train pages keep of their last queue click (attn.app.actions: session "outcome_<page>")."""
+    if st.session_state.get(QUEUED_STUDY):
+        return st.session_state[QUEUED_STUDY]
+    mine = {getattr(st.session_state.get(f"outcome_{page}"), "study", None) for page in ("home", "train")} - {None}
+    return next((study.id for study in studies() if study.id in mine), None)
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _studies(path: str, version: str) -> tuple:
     """The newest studies (attn.runs.studies.Study) of the store at `version`, newest first: read only."""
@@ -82,7 +91,7 @@ def pick(snap: state.Snapshot, key: str, column=st) -> Comparison:
     if url and url not in options:
         st.warning(f"The link asks for runs {url!r}, which this store does not hold (deleted, or another "
                    "server's); showing another comparison instead.", icon=":material/link_off:")
-    queued = st.session_state.get(QUEUED_STUDY)
+    queued = queued_study()
     default = groups.default_choice(list(options), url, queued, newest_lecture_study())
     frame.keep_valid(key, list(options))
     seen_key = f"{key}_queued_seen"  # a study queued since this picker last ran takes over once

@@ -130,3 +130,16 @@ def test_compare_and_attention_open_on_the_lecture_study_and_keep_it_in_the_url(
         assert f"study-{demo}" in str(at.query_params["group"])
     at = open_page(start_app(), "compare")
     assert any("falls most" in c.value or "one length bucket" in c.value for c in at.main.caption)
+
+
+def test_compare_opens_on_the_study_this_visitor_just_queued(trained_copy):
+    from attn.app.actions import Submitted
+    store = RunStore(trained_copy)
+    ids = list(store.runs()["id"])
+    mine = store.add_study("Train form", "train", ids[:2])
+    store.add_study("Lecture demo", "lecture", ids)  # newer, but this visitor queued the other
+    at = start_app()
+    at.session_state["outcome_train"] = Submitted(ids[:2], 2, [], mine)  # what the Train page keeps of a click
+    at = open_page(at, "compare")
+    assert_clean(at)
+    assert at.selectbox(key="compare.group").value == f"study-{mine}"
