@@ -15,6 +15,7 @@ Skip reasons, as counted in `report["skipped"]`: "no tab", "empty source", "empt
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from collections import Counter
@@ -77,8 +78,26 @@ def _check_whole(name: str, value, low: int | None, optional: bool = False) -> N
 
 # ----------------------------------------------------------------------------------------- public API
 
-def load_corpus(spec: str, options: CorpusOptions = CorpusOptions()) -> ParallelData:
-    """Load "PATH" (a TSV file) or "SRC_PATH,TGT_PATH" (two line-aligned files): the CLI's --data."""
+def load_corpus(spec: str, options: CorpusOptions = CorpusOptions(), valid: str | None = None,
+                test: str | None = None) -> ParallelData:
+    """Load "PATH" (a TSV file) or "SRC_PATH,TGT_PATH" (two line-aligned files): the CLI's --data.
+
+    `valid` and `test` name official splits in the same form (the CLI's --valid, --test): each is used as
+    given (no max_len, no max_pairs), and the training file is split only into the splits not given.
+    """
+    if valid is None and test is None:
+        return _load_one(spec, options)
+    return _with_official_splits(_load_one(spec, _unsplit(options, valid, test)), options,
+                                 {"valid": valid, "test": test})
+
+
+def _unsplit(options: CorpusOptions, valid, test) -> CorpusOptions:
+    """Options for the training file when official splits replace part of the seeded split."""
+    return dataclasses.replace(options, valid_frac=0.0 if valid is not None else options.valid_frac,
+                               test_frac=0.0 if test is not None else options.test_frac)
+
+
+def _load_one(spec: str, options: CorpusOptions) -> ParallelData:
     spec = os.fspath(spec)
     if not spec.strip():
         raise CorpusError("--data", "no path given; expected PATH (a TSV file) or SRC_PATH,TGT_PATH")
@@ -126,7 +145,10 @@ def _tsv(raw: bytes, shown: str, name: str, options: CorpusOptions) -> ParallelD
     lines, bad = decode_lines(*unpack(raw, shown, options.max_bytes))
     pairs, report = _collect(_tsv_rows(lines, bad), (shown, shown), len(lines), options,
                              "a source<TAB>target corpus")
-    report = {"files": [name], "sha256": hashlib.sha256(raw).hexdigest(), "layout": "tsv", **report}
+    # The column layout: the most common number of tab-separated fields (2, or 3 with attribution).
+    counts = Counter(line.count("\t") + 1 for i, line in enumerate(lines, 1) if line.strip() and i not in bad)
+    report = {"files": [name], "sha256": hashlib.sha256(raw).hexdigest(), "layout": "tsv",
+              "columns": counts.most_common(1)[0][0] if counts else 2, **report}
     return _finish(name, pairs, report, options)
 
 
@@ -160,7 +182,7 @@ def _parallel(src_raw: bytes, tgt_raw: bytes, shown: tuple[str, str], names: tup
     # Hash of the two hashes: unambiguous where raw concatenation is not ("ab"+"c" vs "a"+"bc").
     combined = hashlib.sha256(("\n".join(digests)).encode("ascii")).hexdigest()
     report = {"files": list(names), "sha256": combined, "sha256_files": digests, "layout": "parallel",
-              **report}
+              "columns": 1, **report}
     return _finish(f"{names[0]}+{names[1]}", pairs, report, options)
 
 
@@ -250,5 +272,69 @@ def _collect(rows: Iterable[tuple], files: tuple[str, str], n_lines: int, option
 
 
 def _finish(name: str, pairs: list[Pair], report: dict, options: CorpusOptions) -> ParallelData:
+    if options.valid_frac == 0 and options.test_frac == 0:  # both splits official: every pair trains, in order
+        return ParallelData(name=name, train=tuple(pairs), valid=(), test=(), level=options.level, report=report)
     train, valid, test = split_pairs(pairs, options.valid_frac, options.test_frac, seed=options.split_seed)
+    # A fraction of 0 means that split comes from an official file: its one seeded pair goes back to training.
+    if options.valid_frac == 0:
+        train, valid = train + valid, ()
+    if options.test_frac == 0:
+        train, test = train + test, ()
     return ParallelData(name=name, train=train, valid=valid, test=test, level=options.level, report=report)
+
+
+# ----------------------------------------------------------------------------------- official splits
+
+def _with_official_splits(data: ParallelData, options: CorpusOptions, specs: dict) -> ParallelData:
+    """`data` (the training file) with its valid and/or test split replaced by the official files, as given.
+
+    Each official file must have the training file's column layout (a TSV with as many columns, or two
+    parallel files) and share vocabulary with the training split on both sides.
+    """
+    as_given = dataclasses.replace(options, max_len=None, max_pairs=None)
+    splits, reports, digests = {"valid": data.valid, "test": data.test}, {}, [data.report["sha256"]]
+    for split, spec in specs.items():
+        if spec is None:
+            continue
+        loaded = _load_one(spec, dataclasses.replace(as_given, valid_frac=0.0, test_frac=0.0))
+        _check_layout(split, loaded.report, data.report)
+        _check_shared_vocabulary(split, loaded, data)
+        splits[split], reports[split] = loaded.train, loaded.report
+        digests.append(f"{split}:{loaded.report['sha256']}")
+    report = {**data.report, "official": reports,
+              # one hash over every file, so a changed test file changes the corpus a run names
+              "sha256": hashlib.sha256("\n".join(digests).encode("ascii")).hexdigest()}
+    return dataclasses.replace(data, valid=splits["valid"], test=splits["test"], report=report)
+
+
+def _layout_text(report: dict) -> str:
+    if report["layout"] == "parallel":
+        return "two line-aligned files of one sentence per line (SRC,TGT)"
+    extra = " + attribution" if report["columns"] == 3 else ""
+    return f"a TSV of {report['columns']} tab-separated columns (source<TAB>target{extra})"
+
+
+def _check_layout(split: str, report: dict, train: dict) -> None:
+    if (report["layout"], report["columns"]) != (train["layout"], train["columns"]):
+        raise CorpusError(" + ".join(report["files"]),
+                          f"the {split} file is {_layout_text(report)}, but the training file "
+                          f"({' + '.join(train['files'])}) is {_layout_text(train)}; give the {split} split "
+                          "in the training file's layout")
+
+
+def _check_shared_vocabulary(split: str, loaded: ParallelData, data: ParallelData) -> None:
+    """Refuse an official split none of whose tokens (on one side) occur in training: the wrong file or
+    the wrong language pair, which would score 0 BLEU after a whole training run. Only tokens with a
+    letter count: punctuation and numbers are shared by any two languages."""
+    for side, name in (("src", "source"), ("tgt", "target")):
+        seen = {tok for p in data.train for tok in getattr(p, side) if _wordlike(tok)}
+        if not any(tok in seen for p in loaded.train for tok in getattr(p, side)):
+            example = " ".join(getattr(loaded.train[0], side)[:8])
+            raise CorpusError(" + ".join(loaded.report["files"]),
+                              f"the {split} file shares no {name} token with the training data (its first "
+                              f"{name} reads {example!r}); expected the same language pair in the same "
+                              "order (source first) as the training file")
+
+
+def _wordlike(token: str) -> bool:
+    return any(ch.isalpha() for ch in token)
