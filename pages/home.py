@@ -40,9 +40,9 @@ with right:
                 f"{ds.describe_data(demo[0].data)}, {demo[0].train.epochs} epochs{chosen}. "
                 "Runs trained before come back from the store at once.")
     st.caption(f":material/timer: {state.estimate_note(demo)}")
-    if st.button("Lecture demo", key="home.lecture_button", type="primary", icon=":material/play_arrow:",
-                 disabled=bool(refused), help=refused):
-        actions.remember_outcome("home", actions.submit_all(demo, study="Lecture demo", kind="lecture"))
+    st.button("Lecture demo", key="home.lecture_button", type="primary", icon=":material/play_arrow:",
+              disabled=bool(refused), help=refused, on_click=actions.queue_click,
+              args=("home", demo, "Lecture demo", "lecture"))
 
     st.subheader("Train short, test long")
     st.markdown(f"One click trains {len(length_demo)} models on sources of at most "
@@ -53,10 +53,9 @@ with right:
                "built for this (Press et al. 2022, *Train Short, Test Long*); Kazemnejad et al. 2023 found "
                "NoPE and T5's bias generalize best in decoder-only models. Compare shades the unseen lengths.")
     st.caption(f":material/timer: {state.estimate_note(length_demo)}")
-    if st.button("Train short, test long", key="home.length_button", type="primary", icon=":material/straighten:",
-                 disabled=bool(refused), help=refused):
-        actions.remember_outcome("home", actions.submit_all(length_demo, study="Train short, test long",
-                                                          kind="length"))
+    st.button("Train short, test long", key="home.length_button", type="primary", icon=":material/straighten:",
+              disabled=bool(refused), help=refused, on_click=actions.queue_click,
+              args=("home", length_demo, "Train short, test long", "length"))
     actions.show_outcome("home", lecture_view)
     st.page_link("pages/train.py", label="Watch training live", icon=":material/model_training:")
     st.page_link("pages/compare.py", label="Compare by sentence length", icon=":material/stacked_line_chart:")

@@ -71,6 +71,12 @@ def remember_outcome(where: str, submitted: Submitted) -> None:
     st.session_state[f"outcome_{where}"] = submitted
 
 
+def queue_click(where: str, configs, study: str, kind: str) -> None:
+    """A queue button's on_click: Streamlit runs it first thing in the rerun the click starts, before any
+    page code, so a click elsewhere (a link, another button) cannot interrupt the page before it queues."""
+    remember_outcome(where, submit_all(configs, study=study, kind=kind))
+
+
 def show_outcome(where: str, lecture_view: str | None = None) -> None:
     """What the last queue click on page `where` did: one error, or what was queued and where to watch it.
 
