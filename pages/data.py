@@ -1,4 +1,5 @@
 """Data: a built-in task or an imported corpus; a preview, source lengths with bucket edges, vocabularies."""
+import dataclasses
 import hashlib
 
 import streamlit as st
@@ -12,7 +13,15 @@ from attn.data.tasks import LENGTH_DISTRIBUTIONS, TASKS
 
 
 def _task_changed():
-    st.session_state["data.length"] = ds.task_length_range(st.session_state["data.task"])
+    st.session_state["data.length"] = st.session_state["data.test_length"] = \
+        ds.task_length_range(st.session_state["data.task"])
+
+
+def _training_length_changed():
+    """The test range follows a longer training range: its longest test source may not be shorter."""
+    lo, hi = st.session_state["data.length"]
+    test_lo, test_hi = st.session_state.get("data.test_length", (lo, hi))
+    st.session_state["data.test_length"] = (min(test_lo, lo), max(test_hi, hi))
 
 
 frame.require_frame()
@@ -34,8 +43,16 @@ if source == "built-in task":
         st.session_state["data.length"] = (max(lo_limit, min(lo, hi_limit)), max(lo_limit, min(hi, hi_limit)))
     sizes = st.columns([3, 2, 1, 1, 1], gap="medium")
     default_lo, default_hi = ds.task_length_range(task)
-    length = sizes[0].slider("Source sentence length (tokens)", lo_limit, hi_limit, key="data.length",
+    length = sizes[0].slider("Training sentence length (tokens)", lo_limit, hi_limit, key="data.length",
+                             on_change=_training_length_changed,
                              value=(default_lo, min(default_hi, hi_limit)))
+    remembered = st.session_state.get("data.test_length")
+    if remembered and (min(remembered) < lo_limit or max(remembered) > hi_limit):
+        del st.session_state["data.test_length"]  # another task's range: start again from the training range
+    test_length = sizes[0].slider("Test sentence length (tokens)", lo_limit, hi_limit, key="data.test_length",
+                                  value=length, help="train short, test long: test sources may be longer than any "
+                                  "training source (the longest must be at least the training's longest); Compare "
+                                  "marks the buckets past the training length")
     length_dist = sizes[1].radio("Lengths", LENGTH_DISTRIBUTIONS, key="data.length_dist", horizontal=True,
                                  index=LENGTH_DISTRIBUTIONS.index(default.length_dist),
                                  format_func={"uniform": "uniform", "natural": "natural (1/L)"}.get,
@@ -67,6 +84,8 @@ edges_text = buckets[1].text_input("…or bucket edges (e.g. 0,10,20,30,60)", ke
 try:
     if source == "built-in task":
         cfg = ds.task_data_config(task, length, n_train, n_valid, n_test, n_buckets, edges_text, length_dist)
+        if tuple(test_length) != tuple(length):  # else None: "as in training", the config runs are cached under
+            cfg = dataclasses.replace(cfg, test_min_len=int(test_length[0]), test_max_len=int(test_length[1]))
         data = state.load_data(cfg)
     else:
         current = st.session_state.get("data_config")
@@ -86,6 +105,8 @@ try:
                 st.error(f"**This corpus cannot be used.** {error}", icon=":material/error:")
                 st.stop()
             sha = data.report["sha256"]
+            names = st.session_state.setdefault("data.corpus_names", {})  # sha256 -> the uploaded file names
+            names[sha] = "+".join(f.name for f in uploads)
             if current is not None and current.corpus_sha256 == sha:
                 spec_path = current.corpus  # stored already
             else:
@@ -116,7 +137,8 @@ for column, (label, value) in zip(numbers, [("training pairs", overview["train"]
                                             ("target vocabulary", overview["tgt_vocab"])]):
     column.metric(label, f"{value:,}")
 
-left, right = st.columns([1, 1], gap="large")
+# Side by side on screen; in slide style the histogram is 1,000 px wide, so the table goes below it.
+left, right = st.columns([1, 1], gap="large") if frame.style() == "screen" else (st.container(), st.container())
 with left:
     render.show_chart(charts.length_histogram, ds.source_lengths(data), overview["edges"], style=frame.style(),
                       key="data.lengths", name="source-lengths")
@@ -128,4 +150,5 @@ skipped = data.report.get("skipped") or {}
 if skipped:
     st.warning("Skipped lines: " + ", ".join(f"{n:,} {why}" for why, n in skipped.items()) + ". First problems: "
                + "; ".join(data.report.get("first_problems", [])), icon=":material/warning:")
-st.caption(f"Train will use: {ds.describe_data(cfg)}; buckets {', '.join(overview['buckets'])}.")
+corpus_name = st.session_state.get("data.corpus_names", {}).get(cfg.corpus_sha256) if cfg.corpus else None
+st.caption(f"Train will use: {ds.describe_data(cfg, corpus_name)}; buckets {', '.join(overview['buckets'])}.")

@@ -32,13 +32,15 @@ def load_upload(files: Sequence[tuple[str, bytes]],
         return None, str(exc)
 
 
-def describe_data(cfg: DataConfig) -> str:
-    """One line for the Train page: which data a run will see."""
+def describe_data(cfg: DataConfig, name: str | None = None) -> str:
+    """One line for the Train page: which data a run will see. name: an imported corpus's file name(s) as
+    uploaded ("eng-fra.txt", "en.txt+fr.txt"), as its runs are called; without one, its content hash."""
     if cfg.corpus:
         extra = [f"at most {cfg.max_pairs:,} pairs" if cfg.max_pairs else "",
                  f"at most {cfg.max_len} tokens" if cfg.max_len else "", "lowercased" if cfg.lowercase else "",
                  f"{cfg.level} tokens"]
-        return "imported corpus " + (cfg.corpus_sha256 or "")[:10] + " (" + ", ".join(e for e in extra if e) + ")"
+        called = f"corpus {name}" if name else "imported corpus " + (cfg.corpus_sha256 or "")[:10]
+        return called + " (" + ", ".join(e for e in extra if e) + ")"
     spec = TASKS[cfg.task]
     lo = cfg.min_len if cfg.min_len is not None else spec.default_min_len
     hi = cfg.max_len if cfg.max_len is not None else spec.default_max_len

@@ -143,3 +143,26 @@ def test_compare_opens_on_the_study_this_visitor_just_queued(trained_copy):
     at = open_page(at, "compare")
     assert_clean(at)
     assert at.selectbox(key="compare.group").value == f"study-{mine}"
+
+
+# ------------------------------------------------------------------ the Data page (no runs needed)
+
+def test_data_page_names_an_uploaded_corpus_by_its_file(app):
+    from tests.app.apptest import TSV
+    at = open_page(app, "data")
+    at.radio(key="data.source").set_value("import a corpus").run()
+    at.file_uploader(key="data.files_upload").set_value(("eng-fra.tsv", TSV, "text/plain")).run()
+    assert_clean(at)
+    assert any("Train will use: corpus eng-fra.tsv" in c.value for c in at.main.caption)  # not "imported d952b…"
+
+
+def test_data_page_sets_a_test_range_longer_than_training(app):
+    at = open_page(app, "data")
+    at.selectbox(key="data.task").set_value("reverse").run()
+    at.slider(key="data.length").set_value((3, 10)).run()
+    at.slider(key="data.test_length").set_value((3, 20)).run()
+    assert_clean(at)
+    cfg = at.session_state["data_config"]
+    assert (cfg.max_len, cfg.test_min_len, cfg.test_max_len) == (10, 3, 20)
+    at.slider(key="data.test_length").set_value((3, 10)).run()  # as in training: the config runs are cached under
+    assert (at.session_state["data_config"].test_min_len, at.session_state["data_config"].test_max_len) == (None, None)
