@@ -65,7 +65,7 @@ def cmd_preload(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-    labels = [f"{c.model.variant} seed {c.seed}" for c in configs]
+    labels = [f"{c.model.label} seed {c.seed}" for c in configs]
     store.mark_interrupted()  # a run left queued by a process that is gone is not waited for
     ids: list[str | None] = [None] * len(configs)
     outcome = [""] * len(configs)
@@ -87,6 +87,8 @@ def cmd_preload(args) -> int:
                 ids[i], outcome[i] = run_id, "trained"
             print(f"training {len(todo)} run{'s' if len(todo) != 1 else ''} of the {args.preset} preset "
                   f"({runner.max_jobs} at once); {len(configs) - len(todo)} already stored", file=sys.stderr)
+        from attn.cli.train import record_study
+        study = record_study(store, f"attn preload --preset {args.preset}", configs, ids)
         _wait(store, [(labels[i], ids[i]) for i in range(len(configs)) if outcome[i] != "cached"])
     except RuntimeError as exc:  # JobError, StoreError
         print(f"error: {exc}", file=sys.stderr)
@@ -109,6 +111,8 @@ def cmd_preload(args) -> int:
         print(f"{label:<{width}}  {run_id}  {text}")
     print(f"{len(configs) - failed} of {len(configs)} runs ready in {store.home} "
           f"({time.monotonic() - started:.0f}s, code {code_version()})", file=sys.stderr)
+    if study is not None:
+        print(f"study {study}: open it with ?study={study} on the Lecture view", file=sys.stderr)
     return 1 if failed else 0
 
 

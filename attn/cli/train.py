@@ -65,6 +65,7 @@ def _train(args, configs: list[RunConfig]) -> int:
         try:
             ids = runner.submit_many(configs, cache=not args.retrain)
             cached = [store.status(run_id) == "done" for run_id in ids]
+            study = None if args.no_store else record_study(store, f"attn train --preset {args.preset}", configs, ids)
             if data is None:
                 data = load_data(data_config)  # for the lines below; the workers load their own meanwhile
             if data.report:
@@ -104,7 +105,25 @@ def _train(args, configs: list[RunConfig]) -> int:
             if old:
                 print(f"{len(old)} runs answered from {store.home} (--retrain trains them again): "
                       f"{' '.join(old)}", file=sys.stderr)
+            if study is not None:
+                print(f"study {study}: open it with ?study={study} on the Lecture view", file=sys.stderr)
     return 0
+
+
+def record_study(store, command: str, configs: Sequence[RunConfig], ids: Sequence[str]) -> str | None:
+    """Record the runs one command asked for as a study of kind "cli" (store.add_study) -> its id, printed
+    so it can be opened as `?study=<id>`. A study that cannot be stored is said, never fatal: the runs are."""
+    from attn.runs.store import StoreError
+    labels = ", ".join(dict.fromkeys(cfg.model.label for cfg in configs))
+    seeds = ",".join(map(str, dict.fromkeys(cfg.seed for cfg in configs)))
+    name = f"{command}: {labels}; seeds {seeds}"
+    try:
+        study = store.add_study(name if len(name) <= 200 else name[:199] + "…", "cli", ids)
+    except StoreError as exc:
+        print(f"warning: the runs were queued, but not recorded as one study: {exc}", file=sys.stderr)
+        return None
+    print(f"study {study} ({len(set(ids))} runs)", file=sys.stderr, flush=True)
+    return study
 
 
 def lecture_seconds() -> float:

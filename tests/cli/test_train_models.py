@@ -1,5 +1,6 @@
 """`python -m attn train` over model families: Transformer flags, the length preset, its unseen buckets."""
 import json
+import re
 
 import pytest
 
@@ -10,6 +11,12 @@ from attn.runs.store import RunStore
 # The length preset made small enough for a test: 9 models, about 10 s on 2 cores.
 SMALL_LENGTH = ["--preset", "length", "--epochs", "1", "--n-train", "64", "--n-test", "40"]
 LENGTH_LABELS = ["none", "additive", "dot", *(f"dec·{'nope' if p == 'none' else p}" for p in POSITIONS)]
+
+
+def _study_id(err: str) -> str:
+    """The study id a command printed (`?study=<id>`), exactly one."""
+    (study_id,) = set(re.findall(r"\?study=([0-9a-f]{12})", err))
+    return study_id
 
 
 def _configs(*argv):
@@ -74,8 +81,12 @@ def test_the_length_preset_stores_nine_runs_marks_unseen_buckets_and_answers_aga
     table = captured.out.split("models (parameters):")[1].split()
     assert [table[table.index(label) + 1] for label in LENGTH_LABELS] == [f"{run['params']:,}" for run in runs]
     assert "21-25*" in captured.out  # the first bucket past the training lengths, marked
+    stored = captured.err.split("stored 9 runs in ")[1].split("\n")[0].split(": ")[1].split()
+    study = store.study(_study_id(captured.err))  # the 9 runs, as one study to open with ?study=<id>
+    assert study.kind == "cli" and list(study.run_ids) == stored and "dec·rope" in study.name
 
     assert main(["train", *SMALL_LENGTH, "--out", str(out)]) == 0
     err = capsys.readouterr().err
     assert "9 runs answered from" in err and "stored" not in err, err
+    assert store.study(_study_id(err)).run_ids == study.run_ids and len(store.studies("cli")) == 2
     assert len(store.runs()) == 9 and json.loads(out.read_text())["runs"] == runs
