@@ -32,8 +32,13 @@ def attention_matrix(weights: torch.Tensor | None) -> np.ndarray | None:
 
 @torch.no_grad()
 def decode_split(model, pairs: Sequence[Pair], split: TensorSplit, tgt_vocab: Vocab,
-                 edges: Sequence[int], beam: int = 1, batch: int = 128, device="cpu") -> list[Decode]:
-    """Translate every pair (greedy when beam == 1) and record both attention matrices."""
+                 edges: Sequence[int], beam: int = 1, batch: int = 128, device="cpu",
+                 src_words: Sequence[int] | None = None) -> list[Decode]:
+    """Translate every pair (greedy when beam == 1) and record both attention matrices.
+
+    Each decode's bucket is found from its source length in words: `src_words[i]` when the pairs are in
+    subwords, else len(pair.src).
+    """
     model.eval()
     out: list[Decode | None] = [None] * len(pairs)
     for idx in sequential_batches(len(split), batch, split.src_len):
@@ -44,7 +49,7 @@ def decode_split(model, pairs: Sequence[Pair], split: TensorSplit, tgt_vocab: Vo
             pair = pairs[i]
             n_src, n_ref = int(src_len[row]), len(pair.tgt)
             out[i] = Decode(
-                index=i, bucket=bucket_of(len(pair.src), edges), src=pair.src, ref=pair.tgt,
+                index=i, bucket=bucket_of(src_words[i] if src_words is not None else len(pair.src), edges), src=pair.src, ref=pair.tgt,
                 hyp=tgt_vocab.decode(hyps[row].tokens),
                 weights=attention_matrix(hyps[row].weights),                 # (T_hyp, S)
                 forced=attention_matrix(forced[row, :n_ref, :n_src]) if forced is not None else None)  # (T_ref, S)
@@ -102,9 +107,10 @@ def signatures(data: ParallelData) -> dict[str, str]:
     return {"bleu_signature": str(bleu.get_signature()), "chrf_signature": str(chrf.get_signature())}
 
 
-def _bucket_metrics(rows: list[Decode], test: Sequence[Pair], data: ParallelData) -> dict:
-    hyps = [data.detok(d.hyp) for d in rows]
-    refs = [data.detok(d.ref) for d in rows]
+def _bucket_metrics(rows: list[Decode], test: Sequence[Pair], data: ParallelData, detok=None) -> dict:
+    detok = detok or data.detok       # subword runs: SentencePiece's decode, so BLEU scores text, not pieces
+    hyps = [detok(d.hyp) for d in rows]
+    refs = [detok(d.ref) for d in rows]
     bleu_metric, chrf_metric = _metrics(data)
     bleu = bleu_metric.corpus_score(hyps, [refs]).score if rows else float("nan")
     chrf = chrf_metric.corpus_score(hyps, [refs]).score if rows else float("nan")
@@ -124,13 +130,14 @@ def _bucket_metrics(rows: list[Decode], test: Sequence[Pair], data: ParallelData
             "align": align, "aer": aer}
 
 
-def bucket_table(decodes: list[Decode], data: ParallelData, edges: Sequence[int]) -> pd.DataFrame:
-    """One row per bucket: bucket (its label), lo, hi (the edges' range), n and every metric."""
+def bucket_table(decodes: list[Decode], data: ParallelData, edges: Sequence[int], detok=None) -> pd.DataFrame:
+    """One row per bucket: bucket (its label), lo, hi (the edges' range), n and every metric.
+    `detok` turns output tokens into the text BLEU scores (default data.detok)."""
     rows = []
     for k in range(len(edges) - 1):
         members = [d for d in decodes if d.bucket == k]
         rows.append({"bucket": bucket_label(edges, k), "lo": edges[k], "hi": edges[k + 1] - 1,
-                     **_bucket_metrics(members, data.test, data)})
+                     **_bucket_metrics(members, data.test, data, detok)})
     table = pd.DataFrame(rows)
     if table.empty:
         return table
@@ -139,6 +146,6 @@ def bucket_table(decodes: list[Decode], data: ParallelData, edges: Sequence[int]
     return table
 
 
-def overall_metrics(decodes: list[Decode], data: ParallelData) -> dict:
+def overall_metrics(decodes: list[Decode], data: ParallelData, detok=None) -> dict:
     """The same metrics over the whole test split."""
-    return _bucket_metrics(decodes, data.test, data)
+    return _bucket_metrics(decodes, data.test, data, detok)

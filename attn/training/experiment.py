@@ -20,6 +20,7 @@ from attn.data.batching import TensorSplit, tensorize
 from attn.config import DataConfig, RunConfig, limits, ConfigError
 from attn.data.pairs import ParallelData, run_edges
 from attn.data.load import load_data
+from attn.data.subwords import Subwords, subwords_for, to_pieces
 from attn.records import BucketRow, Decode, bucket_frame
 from attn.training.evaluate import bucket_table, decode_split, overall_metrics, signatures
 from attn.nn import models
@@ -38,21 +39,43 @@ class Prepared:
     train: TensorSplit
     valid: TensorSplit
     test: TensorSplit
-    edges: list[int]
+    edges: list[int]                  # bucket edges in source WORDS, whatever the model reads
+    words: ParallelData | None = None  # the word-level data when `data` is in subwords, else None
+    subwords: Subwords | None = None   # the SentencePiece models `data` was encoded with
+
+    @property
+    def word_data(self) -> ParallelData:
+        """The data in words: what buckets, training lengths and references are measured in."""
+        return self.words if self.words is not None else self.data
 
     @property
     def train_range(self) -> tuple[int, int]:
-        """(shortest, longest) source length in the training split, in tokens."""
-        lengths = [len(p.src) for p in self.data.train]
+        """(shortest, longest) source length in the training split, in words (tokens at char level)."""
+        lengths = [len(p.src) for p in self.word_data.train]
         return min(lengths), max(lengths)
 
+    def detok(self, tokens) -> str:
+        """Model tokens back to text for BLEU and display: pieces decoded by SentencePiece, else joined."""
+        return self.subwords.decode("tgt", tokens) if self.subwords else self.data.detok(tokens)
 
-def prepare(cfg: DataConfig, data: ParallelData | None = None) -> Prepared:
-    """Build vocabularies on the training split only and tensorize all three splits."""
+
+def prepare(cfg: DataConfig, data: ParallelData | None = None, subword_cache=None) -> Prepared:
+    """Build vocabularies on the training split only and tensorize all three splits.
+
+    With cfg.subwords ("bpe" | "unigram", cfg.subword_vocab pieces per side) the model reads and writes
+    SentencePiece pieces trained on the training split (cached under `subword_cache`, default the run
+    store's corpus folder); the bucket edges are still cut in source words, from the word-level data.
+    """
     data = data if data is not None else load_data(cfg)
     if not data.train or not data.valid or not data.test:
         raise ConfigError(f"data set {data.name!r} needs non-empty train, valid and test splits "
                           f"(got {len(data.train)}, {len(data.valid)}, {len(data.test)} pairs)")
+    edges = run_edges(data, cfg.buckets, cfg.n_buckets)                       # in source words
+    words, subwords = None, None
+    kind = getattr(cfg, "subwords", None)  # DataConfig fields of issue 15 (absent in older configs)
+    if kind:
+        subwords = subwords_for(data, kind, getattr(cfg, "subword_vocab", 8000), subword_cache)
+        words, data = data, to_pieces(data, subwords)
     src_vocab = Vocab.build((p.src for p in data.train), min_freq=cfg.min_freq)
     tgt_vocab = Vocab.build((p.tgt for p in data.train), min_freq=cfg.min_freq)
     cap = limits()["vocab"]
@@ -60,12 +83,11 @@ def prepare(cfg: DataConfig, data: ParallelData | None = None) -> Prepared:
         if len(vocab) > cap:
             raise ConfigError(f"the {side} vocabulary has {len(vocab)} words, over the limit of {cap} "
                               "(raise data.min_freq or set ATTN_MAX_VOCAB)")
-    edges = run_edges(data, cfg.buckets, cfg.n_buckets)
     return Prepared(data, src_vocab, tgt_vocab,
                     tensorize(data.train, src_vocab, tgt_vocab),
                     tensorize(data.valid, src_vocab, tgt_vocab),
                     tensorize(data.test, src_vocab, tgt_vocab),
-                    edges)
+                    edges, words, subwords)
 
 
 @dataclass
@@ -124,13 +146,14 @@ def run(cfg: RunConfig, prepared: Prepared | None = None, callbacks: Iterable[Ca
                          prepared.src_vocab, prepared.tgt_vocab, training.seconds, 0.0, task=prepared.data.name,
                          train_range=prepared.train_range)
     decodes = decode_split(model, prepared.data.test, prepared.test, prepared.tgt_vocab, prepared.edges,
-                           beam=cfg.train.beam, device=device)
+                           beam=cfg.train.beam, device=device,
+                           src_words=[len(p.src) for p in prepared.word_data.test])
     train_min, train_max = prepared.train_range
     # The evaluation's table becomes records once, here: RunResult, store and pages hold BucketRows.
     buckets = [BucketRow.from_values(row).past_training(train_max)
-               for row in bucket_table(decodes, prepared.data, prepared.edges).to_dict("records")]
+               for row in bucket_table(decodes, prepared.data, prepared.edges, prepared.detok).to_dict("records")]
     # The store keeps the training range with the overall metrics (no column of its own).
-    overall = {**overall_metrics(decodes, prepared.data), "train_min_len": train_min, "train_max_len": train_max}
+    overall = {**overall_metrics(decodes, prepared.data, prepared.detok), "train_min_len": train_min, "train_max_len": train_max}
     eval_seconds = time.perf_counter() - start
     return RunResult(cfg, count_parameters(model), training, buckets, overall, decodes, model.cpu(),
                      prepared.src_vocab, prepared.tgt_vocab, training.seconds, eval_seconds,
