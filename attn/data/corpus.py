@@ -301,7 +301,7 @@ def _with_official_splits(data: ParallelData, options: CorpusOptions, specs: dic
         _check_shared_vocabulary(split, loaded, data)
         splits[split], reports[split] = loaded.train, loaded.report
         digests.append(f"{split}:{loaded.report['sha256']}")
-    report = {**data.report, "official": reports,
+    report = {**data.report, "official": reports, "train_sha256": data.report["sha256"],
               # one hash over every file, so a changed test file changes the corpus a run names
               "sha256": hashlib.sha256("\n".join(digests).encode("ascii")).hexdigest()}
     return dataclasses.replace(data, valid=splits["valid"], test=splits["test"], report=report)

@@ -75,3 +75,20 @@ def test_a_test_file_sharing_no_vocabulary_with_training_is_refused(tmp_path):
         load_corpus(train, test=test)
     assert err.value.file == "swapped.tsv"
     assert "shares no source token" in err.value.reason and "same language pair" in err.value.reason
+
+
+def test_load_data_reads_the_official_splits_a_config_names(tmp_path):
+    import dataclasses
+    from types import SimpleNamespace
+
+    from attn.config import DataConfig
+    from attn.data.load import load_data
+
+    train, valid, test = _files(tmp_path)
+    plain = load_corpus(train)
+    cfg = SimpleNamespace(**dataclasses.asdict(DataConfig(task="corpus", corpus=train,
+                                                          corpus_sha256=plain.report["sha256"])),
+                          corpus_valid=valid, corpus_test=test)   # the issue-15 fields, as load_data reads them
+    data = load_data(cfg)                                         # the training file's hash still matches
+    assert (len(data.valid), len(data.test)) == (len(VALID), len(TEST))
+    assert data.report["train_sha256"] == plain.report["sha256"] != data.report["sha256"]
