@@ -3,7 +3,7 @@ import streamlit as st
 
 from attn.app import actions, admin, frame, render, state
 from attn.viz import support as ds
-from attn.config import ARCHS, FAMILIES, LENGTH_TRANSFORMER, POSITIONS, PRESETS, STYLES, VARIANTS, replace
+from attn.config import ARCHS, FAMILIES, LENGTH_TRANSFORMER, POSITIONS, PRESETS, STYLES, VARIANTS
 from attn.runs import plans
 from attn.runs.plans import form_fields
 from attn.runs.store import ACTIVE, FINISHED
@@ -14,6 +14,38 @@ def _apply_preset():
     for key, value in ds.preset_values(name).items():
         st.session_state[key] = value
     st.session_state["data_config"] = PRESETS[name].data
+
+
+def _form_values() -> dict:
+    """The form's values as its widgets hold them (their defaults before they are first drawn)."""
+    got, base = st.session_state.get, PRESETS[ds.DEFAULT_PRESET]
+    family = got("train.family") or "rnn"
+    values = {"style": got("train.style", STYLES[0]), "scaled": got("train.scaled", base.model.scaled),
+              "emb": got("train.emb", base.model.emb), "hidden": got("train.hidden", base.model.hidden),
+              "epochs": got("train.epochs", base.train.epochs), "batch": got("train.batch", base.train.batch),
+              "lr": got("train.lr", base.train.lr), "seeds": got("train.seeds", "0"),
+              "teacher_forcing": got("train.teacher_forcing", base.train.teacher_forcing),
+              "variants": got("train.variants", list(ds.LECTURE_VARIANTS))}
+    if family == "transformer":  # one model per seed; a Transformer reads the whole gold prefix at once
+        values.update(family=family, variants=[base.model.variant], style=base.model.style, emb=base.model.emb,
+                      scaled=base.model.scaled, teacher_forcing=1.0, arch=got("train.arch", "decoder"),
+                      positions=got("train.positions", POSITIONS[0]),
+                      layers=got("train.layers", LENGTH_TRANSFORMER.layers),
+                      heads=got("train.heads", LENGTH_TRANSFORMER.heads))
+    return values
+
+
+def _queue() -> None:
+    """Queue runs' on_click: run before any page code, so a click elsewhere cannot cut it short."""
+    data = st.session_state.get("data_config", PRESETS[ds.DEFAULT_PRESET].data)
+    configs, problems = plans.plan_form(data, st.session_state.get("train.preset", ds.DEFAULT_PRESET),
+                                        _form_values())
+    if problems:  # one message naming every bad field, its value and its range; nothing is queued
+        fix = "this field" if len(problems) == 1 else f"these {len(problems)} fields"
+        actions.remember_outcome("train", actions.Submitted(
+            [], 0, [f"**Nothing was queued.** Fix {fix}:\n\n" + "\n".join(f"- {p}" for p in problems)], None))
+    else:
+        actions.queue_click("train", configs, "Train form", "train")
 
 
 frame.require_frame()
@@ -32,70 +64,50 @@ def number(column, name: str, default, **options):
 
 with st.container(border=True):
     top = st.columns([2, 1, 1, 1, 1, 1], vertical_alignment="bottom")
-    family = top[0].segmented_control("Model family", list(FAMILIES), default="rnn", key="train.family",
-                                      help="rnn: the GRU encoder–decoder with an attention variant; transformer: "
-                                           "self-attention with a positional encoding")
-    family = family or "rnn"
-    seeds_text = top[1].text_input("Seeds", "0", key="train.seeds", help=fields["seeds"].help)
+    top[0].segmented_control("Model family", list(FAMILIES), default="rnn", key="train.family",
+                             help="rnn: the GRU encoder–decoder with an attention variant; transformer: "
+                                  "self-attention with a positional encoding")
+    family = st.session_state.get("train.family") or "rnn"
+    top[1].text_input("Seeds", "0", key="train.seeds", help=fields["seeds"].help)
     preset = top[2].selectbox("Preset", list(PRESETS), key="train.preset",
                               help="the settings a run starts from; Apply copies them into every field")
     top[3].button("Apply preset", key="train.preset_button", on_click=_apply_preset,
                   help="sets the data, sizes and training settings of the chosen preset")
     base = PRESETS[ds.DEFAULT_PRESET]
-    transformer = None
     if family == "rnn":
         row = st.columns([2, 1, 1], vertical_alignment="bottom")
-        variants = row[0].multiselect("Variants", list(VARIANTS), default=list(ds.LECTURE_VARIANTS),
-                                      key="train.variants")
-        style = row[1].selectbox("Decoder style", list(STYLES), key="train.style",
-                                 help="luong: score from s_t; bahdanau: score from s_{t-1}, context fed to the GRU")
-        scaled = row[2].checkbox("Scale dot by √d", base.model.scaled, key="train.scaled")
+        row[0].multiselect("Variants", list(VARIANTS), default=list(ds.LECTURE_VARIANTS), key="train.variants")
+        row[1].selectbox("Decoder style", list(STYLES), key="train.style",
+                         help="luong: score from s_t; bahdanau: score from s_{t-1}, context fed to the GRU")
+        row[2].checkbox("Scale dot by √d", base.model.scaled, key="train.scaled")
     else:
-        variants, style, scaled = [base.model.variant], base.model.style, base.model.scaled
         row = st.columns(4, vertical_alignment="bottom")
-        arch = row[0].selectbox("Architecture", list(ARCHS), index=list(ARCHS).index("decoder"), key="train.arch",
-                                help="decoder: source, separator and target in one causal sequence "
-                                     "(Kazemnejad et al. 2023); encdec: encoder and decoder with cross-attention")
-        positions = row[1].selectbox("Positions", list(POSITIONS), key="train.positions",
-                                     help="the positional encoding; none (NoPE) needs the causal decoder-only "
-                                          "model: a bidirectional encoder without positions cannot tell word order")
-        layers = number(row[2], "layers", LENGTH_TRANSFORMER.layers, step=1)
-        heads = number(row[3], "heads", LENGTH_TRANSFORMER.heads, step=1)
-        transformer = {"arch": arch, "positions": positions, "layers": layers, "heads": heads}
+        row[0].selectbox("Architecture", list(ARCHS), index=list(ARCHS).index("decoder"), key="train.arch",
+                         help="decoder: source, separator and target in one causal sequence "
+                              "(Kazemnejad et al. 2023); encdec: encoder and decoder with cross-attention")
+        row[1].selectbox("Positions", list(POSITIONS), key="train.positions",
+                         help="the positional encoding; none (NoPE) needs the causal decoder-only "
+                              "model: a bidirectional encoder without positions cannot tell word order")
+        number(row[2], "layers", LENGTH_TRANSFORMER.layers, step=1)
+        number(row[3], "heads", LENGTH_TRANSFORMER.heads, step=1)
     row = st.columns(7, vertical_alignment="bottom")
-    emb = number(row[0], "emb", base.model.emb, step=16) if family == "rnn" else base.model.emb
-    hidden = number(row[1], "hidden", base.model.hidden, step=32)
-    epochs = number(row[2], "epochs", base.train.epochs, step=1)
-    batch = number(row[3], "batch", base.train.batch, step=16)
-    lr = number(row[4], "lr", base.train.lr, step=1e-3, format="%.6f")
-    teacher = row[5].slider("Teacher forcing", 0.0, 1.0, base.train.teacher_forcing if family == "rnn" else 1.0,
-                            0.05, key="train.teacher_forcing", help=fields["teacher_forcing"].help,
-                            disabled=family != "rnn")
-    values = {"style": style, "emb": emb, "hidden": hidden, "scaled": scaled, "epochs": epochs, "batch": batch,
-              "lr": lr, "teacher_forcing": teacher if family == "rnn" else 1.0, "seeds": seeds_text,
-              "variants": variants, **({"family": "transformer", **transformer} if transformer else {})}
-    problems = plans.validate_form(values, preset)
-    if not problems:
-        model = plans.training_config(data_cfg, preset, style=style, emb=emb, hidden=hidden, scaled=scaled,
-                                      epochs=epochs, batch=batch, lr=lr, teacher_forcing=values["teacher_forcing"],
-                                      transformer=transformer).model
-        labels = [model.label] if family != "rnn" else [replace(model, variant=v).label
-                                                        for v in variants]
-        st.caption(f"Will queue: **{', '.join(labels)}** × {len(ds.parse_seeds(seeds_text))} seed(s).")
-
+    if family == "rnn":
+        number(row[0], "emb", base.model.emb, step=16)
+    number(row[1], "hidden", base.model.hidden, step=32)
+    number(row[2], "epochs", base.train.epochs, step=1)
+    number(row[3], "batch", base.train.batch, step=16)
+    number(row[4], "lr", base.train.lr, step=1e-3, format="%.6f")
+    row[5].slider("Teacher forcing", 0.0, 1.0, base.train.teacher_forcing if family == "rnn" else 1.0,
+                  0.05, key="train.teacher_forcing", help=fields["teacher_forcing"].help,
+                  disabled=family != "rnn")
+    configs, problems = plans.plan_form(data_cfg, preset, _form_values())
+    if configs:
+        labels = list(dict.fromkeys(cfg.model.label for cfg in configs))
+        st.caption(f"Will queue: **{', '.join(labels)}** × {len({cfg.seed for cfg in configs})} seed(s) = "
+                   f"{len(configs)} run(s).")
     refused = admin.show_refusal("train")
-    if st.button("Queue runs", key="train.queue_button", type="primary", icon=":material/play_arrow:",
-                 disabled=bool(refused), help=refused):
-        if problems:  # one message naming every bad field, its value and its range; nothing is queued
-            actions.remember_outcome("train", actions.Submitted([], 0, ["**Nothing was queued.** Fix " + (
-                "this field" if len(problems) == 1 else f"these {len(problems)} fields") + ":\n\n"
-                + "\n".join(f"- {p}" for p in problems)], None))
-        else:
-            run_config = plans.training_config(data_cfg, preset, style=style, emb=emb, hidden=hidden, scaled=scaled,
-                                               epochs=epochs, batch=batch, lr=lr,
-                                               teacher_forcing=values["teacher_forcing"], transformer=transformer)
-            configs = ds.plan_runs(run_config, variants, ds.parse_seeds(seeds_text))
-            actions.remember_outcome("train", actions.submit_all(configs, study="Train form", kind="train"))
+    st.button("Queue runs", key="train.queue_button", type="primary", icon=":material/play_arrow:",
+              disabled=bool(refused), help=refused, on_click=_queue)
     actions.show_outcome("train", frame.lecture_page())
 
 

@@ -106,6 +106,19 @@ def plan_runs(base: RunConfig, variants: Sequence[str], seeds: Sequence[int]) ->
     return [base.with_variant(v, seed=int(s)) for s in seeds for v in variants]
 
 
+def plan_form(data: DataConfig, preset: str, values: Mapping[str, Any]) -> tuple[list[RunConfig], list[str]]:
+    """The Train form's values (validate_form's names; family "transformer" adds arch, positions, layers and
+    heads) -> (the runs they ask for, []), or ([], one message per invalid field): nothing half-made."""
+    problems = validate_form(values, preset)
+    if problems:
+        return [], problems
+    numbers = {k: values[k] for k in ("style", "emb", "hidden", "scaled", "epochs", "batch", "lr", "teacher_forcing")}
+    transformer = ({k: values[k] for k in ("arch", "positions", "layers", "heads")}
+                   if values.get("family") == "transformer" else None)
+    base = training_config(data, preset, **numbers, transformer=transformer)
+    return plan_runs(base, values["variants"], parse_seeds(values["seeds"])), []
+
+
 def preset_values(name: str) -> dict[str, Any]:
     """Widget values (by key) of the Train and Data pages that reproduce preset `name`."""
     cfg = PRESETS[name]

@@ -8,7 +8,7 @@ import pytest
 import attn.config
 from attn.config import PRESETS, ConfigError, DataConfig
 from attn.runs.plans import (MAX_SEEDS, FormError, config_range, data_from_param, data_param, form_fields,
-                             parse_seeds, plan_runs, preset_values, training_config, validate_form)
+                             parse_seeds, plan_form, plan_runs, preset_values, training_config, validate_form)
 
 NUMBERS = [name for name in form_fields() if name != "seeds"]
 
@@ -169,3 +169,13 @@ def test_data_in_a_link_reads_back_and_a_corpus_only_by_a_hash_this_store_holds(
                        ('{"n_train":0}', "data.n_train = 0"), ('{"corpus_sha256":"../x"}', "not a corpus hash")):
         with pytest.raises(ConfigError, match=said):
             data_from_param(text, tmp_path)
+
+
+def test_plan_form_gives_runs_or_every_problem_never_both():
+    v = {key.split(".", 1)[1]: value for key, value in preset_values("lecture").items() if key.startswith("train.")}
+    data = PRESETS["lecture"].data
+    configs, problems = plan_form(data, "lecture", {**v, "seeds": "0-1", "variants": ["none", "dot"]})
+    assert problems == [] and [(c.model.label, c.seed) for c in configs] == [("none", 0), ("dot", 0), ("none", 1),
+                                                                              ("dot", 1)]
+    configs, problems = plan_form(data, "lecture", {**v, "seeds": "x", "variants": ["dot"], "hidden": 0})
+    assert configs == [] and [p.split(":")[0] for p in problems] == ["Hidden size", "seeds"]
