@@ -26,7 +26,8 @@ from attn.data.files import CorpusError
 from attn.data.pairs import Pair, ParallelData
 
 KINDS = ("bpe", "unigram")
-_LARGEST = re.compile(r"value <= (\d+)")
+_LARGEST = re.compile(r"value <= (\d+)")                          # SentencePiece: size too large
+_SMALLEST = re.compile(r"smaller than required_chars\. \d+ vs (\d+)")  # too small for every character
 
 
 def cache_root() -> Path:
@@ -59,7 +60,11 @@ def train_model(sentences: Sequence[str], kind: str, vocab_size: int, where: str
             normalization_rule_name="identity", character_coverage=1.0, hard_vocab_limit=True,
             unk_id=0, bos_id=-1, eos_id=-1, pad_id=-1, num_threads=1, minloglevel=2)
     except RuntimeError as err:
-        largest = _LARGEST.search(str(err))
+        largest, smallest = _LARGEST.search(str(err)), _SMALLEST.search(str(err))
+        if smallest is not None:
+            raise CorpusError(where, f"a {kind} vocabulary of {vocab_size:,} subwords cannot hold the training "
+                                     f"split's {int(smallest.group(1)) - 1:,} distinct characters and <unk>; the "
+                                     f"smallest size that works here is {int(smallest.group(1)):,}") from None
         if largest is None:
             raise CorpusError(where, f"SentencePiece could not train a {kind} model: {err}") from None
         raise CorpusError(where, f"a {kind} vocabulary of {vocab_size:,} subwords is larger than the training "

@@ -72,3 +72,14 @@ def test_bad_settings_are_refused():
         train_model(["a b"], "word", 10, "x")
     with pytest.raises(ValueError, match=">= 2"):
         train_model(["a b"], "bpe", 1, "x")
+
+
+def test_a_vocabulary_smaller_than_the_characters_names_the_smallest_that_works(tmp_path):
+    with pytest.raises(CorpusError) as err:
+        subwords_for(_data(), "bpe", 5, tmp_path)
+    smallest = int(err.value.reason.split("smallest size that works here is ")[1].replace(",", ""))
+    assert err.value.file == "toy (source side)" and "distinct characters" in err.value.reason
+    sources = [" ".join(p.src) for p in _data().train]
+    assert len(train_model(sources, "bpe", smallest, "x")) > 0          # the size it names works
+    with pytest.raises(CorpusError):
+        train_model(sources, "bpe", smallest - 1, "x")
