@@ -25,7 +25,7 @@ def _write_actions(run_id: str) -> None:
     import streamlit as st
     from attn.app import actions
     from attn.viz import support as ds
-    ids, _, errors = actions.submit_all(ds.lecture_configs("tiny"))
+    ids, _, errors, _ = actions.submit_all(ds.lecture_configs("tiny"))
     st.error(f"submit_all: {ids} {errors}")
     for action, args in ((actions.resubmit, (run_id,)), (actions.cancel, (run_id,)),
                          (actions.delete_runs, ([run_id],)), (actions.rename_run, (run_id, "no such key"))):
