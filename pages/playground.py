@@ -1,10 +1,20 @@
-"""Playground: scaled dot-product attention on three queries, five keys and five values, by hand."""
+"""Playground: scaled dot-product attention on three queries, five keys and five values, by hand; and
+what each positional encoding adds to one query's scores over key positions 0..N."""
 import streamlit as st
 
-from attn.app import frame, render
+from attn.app import frame, render, state
+from attn.config import LENGTH_TRANSFORMER, PRESETS, RunConfig
 from attn.viz import charts
+from attn.viz import playground as panels
 from attn.viz import support as ds
+from attn.nn import position_view
 from attn.nn.playground import attention, draw_qkv, softmax_entropy_by_dim
+from attn.nn.positions import BIDIRECTIONAL, CAUSAL, alibi_slopes
+from attn.runs.store import StoreError, home
+
+PANELS = {"attention": "scaled dot-product attention", "positions": "positional encodings"}
+MODE_NAMES = {CAUSAL: "causal (a decoder: keys j ≤ i)", BIDIRECTIONAL: "bidirectional (an encoder: every key)"}
+FRESH = "fresh encodings"
 
 
 @st.cache_data(show_spinner=False)
@@ -12,8 +22,78 @@ def entropy_table():
     return softmax_entropy_by_dim()
 
 
+def trained_table_runs() -> dict[str, dict]:
+    """Done Transformer runs whose encoding has a trained table (learned, t5): id -> config dict.
+    A store that cannot be read leaves only the fresh encodings (the page says why)."""
+    try:
+        snap = state.snapshot()
+    except StoreError as exc:
+        st.caption(f"Stored runs cannot be read ({exc}); the panel draws fresh encodings.")
+        return {}
+    return {rid: cfg for rid, cfg in snap.configs.items()
+            if cfg["model"].get("family") == "transformer" and cfg["model"].get("positions") in ("learned", "t5")}
+
+
+def positions_panel(sty: str) -> None:
+    """A query at position i over keys 0..N: each encoding's term in the score, one small panel each."""
+    st.markdown("Self-attention alone cannot tell positions apart. Each encoding adds something to the score "
+                "of a query at position *i* and a key at position *j*: drawn here for one query over every key.")
+    runs = trained_table_runs()
+    top = st.columns([2, 2, 1, 1, 1])
+    frame.keep_valid("playground.positions.run", [FRESH, *runs])
+    run_id = top[0].selectbox("Tables from", [FRESH, *runs], key="playground.positions.run",
+                              format_func=lambda r: r if r == FRESH else
+                              f"{r[:8]} · {RunConfig.from_dict(runs[r]).model.label}",
+                              help="a stored run with a learned or T5 table draws its trained table")
+    if run_id == FRESH:
+        model_cfg, train_len, modes = LENGTH_TRANSFORMER, PRESETS["length"].data.max_len, [CAUSAL, BIDIRECTIONAL]
+        heads = top[2].selectbox("Heads", [1, 2, 4, 8], index=2, key="playground.positions.heads")
+        d_model = top[3].selectbox("Width D", [32, 64, 128, 256], index=1, key="playground.positions.width")
+        rows = top[4].number_input("Learned rows", 1, 512, 24, key="playground.positions.rows",
+                                   help="max_positions: rows of the learned table")
+    else:
+        cfg = RunConfig.from_dict(runs[run_id])
+        model_cfg, train_len = cfg.model, cfg.data.max_len
+        modes = [CAUSAL] if model_cfg.arch == "decoder" else [BIDIRECTIONAL, CAUSAL]
+        heads, d_model, rows = model_cfg.heads, model_cfg.hidden, model_cfg.max_positions
+        for column, label, value in zip(top[2:], ("Heads", "Width D", "Learned rows"), (heads, d_model, rows)):
+            column.metric(label, value)
+    frame.keep_valid("playground.positions.mode", modes)
+    mode = top[1].radio("Attention", modes, key="playground.positions.mode", format_func=MODE_NAMES.get)
+    most = max(4 * train_len, int(rows) + 8)
+    sliders = st.columns(2)
+    last_key = sliders[0].slider("Last key position N", 1, most, min(2 * train_len, most),
+                                 key="playground.positions.last_key",
+                                 help=f"up to 4× the training length ({train_len} source tokens)")
+    frame.keep_valid("playground.positions.query", range(last_key + 1))
+    query = sliders[1].slider("Query position i", 0, last_key, min(train_len // 2, last_key),
+                              key="playground.positions.query")
+    tables = {}
+    if run_id != FRESH:
+        tables = position_view.trained_tables(state.load_model(str(home()), run_id)[0], mode)
+    effects = position_view.position_effects(query, last_key, d_model=d_model, heads=heads, max_positions=int(rows),
+                                             mode=mode, tables=tables)
+    notes = panels.position_notes(query, last_key, int(rows), mode == CAUSAL, list(tables), alibi_slopes(heads))
+    build = getattr(charts, "position_effects_chart", None)  # the charts index lists it once its owner adds it
+    if build is not None:
+        render.show_chart(build, effects, query, style=sty, notes=notes, max_positions=int(rows),
+                          key="playground.positions", name="positional-encodings")
+    else:
+        st.altair_chart(panels.position_effects_chart(effects, query, sty, notes, int(rows)), key="playground.positions_chart")
+    st.caption(f"RoPE per head of D / heads = {d_model // heads} dimensions with q = k = (1, …, 1)/√d; "
+               "sinusoidal and learned: the dot product of the two position vectors; ALiBi, T5: the bias added "
+               "to the score. A learned table has nothing past its last row: the models clamp every later "
+               "position to that row (attn/nn/positions.py), and nothing was learned for rows no training "
+               "sentence reached.")
+
+
 frame.require_frame()
-st.title("Playground: scaled dot-product attention")
+panel = st.session_state.get("playground.panel", "attention")
+st.title(f"Playground: {PANELS.get(panel, PANELS['attention'])}")
+st.radio("Panel", list(PANELS), key="playground.panel", horizontal=True, format_func=PANELS.get)
+if panel == "positions":
+    positions_panel(frame.style())
+    st.stop()
 st.latex(r"\mathrm{Attention}(Q, K, V) = \mathrm{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}}\right) V")
 controls = st.columns([1, 2, 1])
 seed = controls[0].number_input("Seed", 0, 10_000, 0, key="playground.seed")
