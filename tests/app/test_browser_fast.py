@@ -87,7 +87,7 @@ def test_a_reload_keeps_the_visitors_limit_and_the_slide_style(browser, fast_ser
         queue = tab.page.get_by_role("button", name="Queue runs")
         queue.click()  # the default form: none, additive, dot on the lecture data, seed 0 -> 3 runs, the limit
         tab.page.get_by_text("3 run(s) queued").wait_for()
-        assert "style=slide" in tab.page.url
+        tab.page.wait_for_url(re.compile(r"style=slide"))  # written at the end of the script run
         tab.page.reload()
         tab.arrive("Train")
         assert tab.page.locator('[data-testid="stSidebar"] input[type="checkbox"]').first.is_checked()
