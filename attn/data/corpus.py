@@ -25,7 +25,7 @@ from typing import Iterable, Iterator
 
 from attn.data.pairs import Pair, ParallelData, split_pairs
 from attn.data.files import CorpusError, as_bytes, decode_lines, read_file, unpack
-from attn.data.text import TOKENIZERS
+from attn.data.text import TOKENIZERS, normalize_text
 
 TSV_LAYOUT = "expected 'source<TAB>target[<TAB>attribution]'"
 MAX_PROBLEMS_SHOWN = 5
@@ -240,7 +240,9 @@ def _collect(rows: Iterable[tuple], files: tuple[str, str], n_lines: int, option
                 too_long += 1
                 continue
             else:
-                pairs.append(Pair(src_tokens, tgt_tokens))
+                # the written target, BLEU's reference (char level: the joined characters already are)
+                ref = " ".join(normalize_text(tgt).split()) if options.level == "word" else None
+                pairs.append(Pair(src_tokens, tgt_tokens, ref=ref))
                 continue
         which, reason, detail = problem
         skipped[reason] += 1

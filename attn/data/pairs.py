@@ -20,6 +20,9 @@ class Pair:
     src: tuple[str, ...]
     tgt: tuple[str, ...]
     align: frozenset[tuple[int, int]] | None = None
+    # Imported corpora: the target sentence as written (normalize_text; lowercased if asked), the reference
+    # BLEU scores detokenized output against. None on built-in tasks, whose reference is the joined tokens.
+    ref: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -123,8 +123,8 @@ def to_pieces(data: ParallelData, subwords: Subwords) -> ParallelData:
     """`data` with every sentence in pieces instead of words (gold alignments, which link words, dropped).
     Lengths in words, for buckets, come from the word-level `data` itself."""
     def convert(pairs: Sequence[Pair]) -> tuple[Pair, ...]:
-        return tuple(Pair(subwords.encode("src", data.detok(p.src)), subwords.encode("tgt", data.detok(p.tgt)))
-                     for p in pairs)
+        return tuple(Pair(subwords.encode("src", data.detok(p.src)), subwords.encode("tgt", data.detok(p.tgt)),
+                          ref=p.ref) for p in pairs)
 
     return replace(data, train=convert(data.train), valid=convert(data.valid), test=convert(data.test),
                    report={**data.report, "subwords": {"kind": subwords.kind, "vocab_size": subwords.vocab_size}})

@@ -24,11 +24,30 @@ _APOSTROPHES = ("\u2019", "\u2018", "\u02bc", "`")  # all read as "'"
 _TOKEN = re.compile(r"\w+(?:[-']\w+)*'?|[^\w\s]", re.UNICODE)
 
 
-def tokenize_words(text: str) -> list[str]:
-    """Split a sentence into words and punctuation marks (NFC-normalised, apostrophes unified)."""
+def normalize_text(text: str) -> str:
+    """The text as the word tokenizer reads it: NFC-normalised, every apostrophe written "'"."""
     text = unicodedata.normalize("NFC", text)
     for apostrophe in _APOSTROPHES:  # str.replace, not str.translate: 60x faster on corpus-sized input
         text = text.replace(apostrophe, "'")
+    return text
+
+
+def detokenize_words(tokens: Sequence[str]) -> str:
+    """Word tokens back to running text for BLEU: joined by spaces, with the apostrophes the tokenizer split
+    off re-attached ("l'", "homme" -> "l'homme"; "it", "'s" -> "it's"). Spaces around punctuation stay:
+    sacrebleu's 13a tokenizer splits punctuation off again, so they do not change the score."""
+    out: list[str] = []
+    for tok in tokens:
+        if out and ((out[-1].endswith("'") and len(out[-1]) > 1) or (tok.startswith("'") and len(tok) > 1)):
+            out[-1] += tok
+        else:
+            out.append(tok)
+    return " ".join(out)
+
+
+def tokenize_words(text: str) -> list[str]:
+    """Split a sentence into words and punctuation marks (NFC-normalised, apostrophes unified)."""
+    text = normalize_text(text)
     tokens: list[str] = []
     for word in _TOKEN.findall(text):
         if "'" in word:

@@ -18,7 +18,7 @@ from attn.data.batching import TensorSplit, sequential_batches
 from attn.data.pairs import ParallelData, Pair, bucket_label, bucket_of
 from attn.data.pairs import resolve_edges  # noqa: F401  the run's edges; experiment imports them from here
 from attn.nn.decode import beam_search, greedy
-from attn.data.text import UNK, Vocab
+from attn.data.text import UNK, Vocab, detokenize_words
 from attn.records import Decode
 
 
@@ -108,9 +108,12 @@ def signatures(data: ParallelData) -> dict[str, str]:
 
 
 def _bucket_metrics(rows: list[Decode], test: Sequence[Pair], data: ParallelData, detok=None) -> dict:
-    detok = detok or data.detok       # subword runs: SentencePiece's decode, so BLEU scores text, not pieces
+    # Output tokens to text: subword runs pass SentencePiece's decode; a word-level corpus re-attaches the
+    # apostrophes its tokenizer split off and is scored against the target as written (Pair.ref).
+    written = bool(rows) and all(d.index is not None and test[d.index].ref is not None for d in rows)
+    detok = detok or (detokenize_words if written else data.detok)
     hyps = [detok(d.hyp) for d in rows]
-    refs = [detok(d.ref) for d in rows]
+    refs = [test[d.index].ref for d in rows] if written else [detok(d.ref) for d in rows]
     bleu_metric, chrf_metric = _metrics(data)
     bleu = bleu_metric.corpus_score(hyps, [refs]).score if rows else float("nan")
     chrf = chrf_metric.corpus_score(hyps, [refs]).score if rows else float("nan")

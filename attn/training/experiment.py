@@ -25,7 +25,7 @@ from attn.records import BucketRow, Decode, bucket_frame
 from attn.training.evaluate import bucket_table, decode_split, overall_metrics, signatures
 from attn.nn import models
 from attn.nn.model import count_parameters
-from attn.data.text import Vocab
+from attn.data.text import Vocab, detokenize_words
 from attn.training.trainer import Callback, TrainResult, Trainer, resolve_device, set_seed
 
 
@@ -56,7 +56,11 @@ class Prepared:
 
     def detok(self, tokens) -> str:
         """Model tokens back to text for BLEU and display: pieces decoded by SentencePiece, else joined."""
-        return self.subwords.decode("tgt", tokens) if self.subwords else self.data.detok(tokens)
+        if self.subwords is None:
+            return self.data.detok(tokens)
+        text = self.subwords.decode("tgt", tokens)  # the word tokens' text; with written references, as written
+        written = bool(self.data.test) and self.data.test[0].ref is not None
+        return detokenize_words(text.split()) if written else text
 
 
 def prepare(cfg: DataConfig, data: ParallelData | None = None, subword_cache=None) -> Prepared:

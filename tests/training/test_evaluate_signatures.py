@@ -37,3 +37,18 @@ def test_a_word_level_run_reports_the_13a_signature_with_its_overall_metrics():
 
 def test_a_character_level_run_reports_the_char_signature_with_its_overall_metrics():
     _run("dates", "char")
+
+
+def test_a_word_level_corpus_is_scored_on_detokenized_output_against_the_written_reference(tmp_path):
+    from attn.data.corpus import load_tsv
+    from attn.training.evaluate import Decode, bucket_table
+
+    path = tmp_path / "c.tsv"
+    path.write_text("I see the man.\tJe vois l\u2019homme.\n" * 3, encoding="utf-8")
+    data = load_tsv(str(path))
+    assert data.test[0].ref == "Je vois l'homme."                 # as written, apostrophe unified
+    hyp = ["Je", "vois", "l'", "homme"]                            # the final full stop missing
+    decodes = [Decode(index=0, bucket=0, src=data.test[0].src, ref=data.test[0].tgt, hyp=hyp)]
+    table = bucket_table(decodes, data, [0, 10])
+    expected = sacrebleu.corpus_bleu(["Je vois l'homme"], [["Je vois l'homme."]], tokenize="13a").score
+    assert table.loc[0, "bleu"] == expected
