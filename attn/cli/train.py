@@ -87,7 +87,9 @@ def _train(args, configs: list[RunConfig]) -> int:
             print(f"error: {label} (run {run_id}) ended {run.status}: {run.error}", file=sys.stderr)
         if ended:
             return 2
-        summaries = [stored_summary(store, run_id, data.name) for run_id in ids]
+        from attn.training.evaluate import signatures  # torch: the workers are done by now
+        scored_by = signatures(data)  # the same for every run of one command: they share the data
+        summaries = [stored_summary(store, run_id, data.name, scored_by) for run_id in ids]
         table = stored_table(store, ids, configs, data.name)
         _print_tables(table, [(s["variant"], s["seed"], s["params"]) for s in summaries])
         wall = time.perf_counter() - start
@@ -215,8 +217,11 @@ def _cancel(runner, store, ids: Sequence[str], progress: Progress) -> None:
             progress.note(i, f"{store.status(run_id)} (run {run_id})")
 
 
-def stored_summary(store, run_id: str, task: str) -> dict:
+def stored_summary(store, run_id: str, task: str, signatures: dict | None = None) -> dict:
     """The `--out` JSON record of a finished run, read from the store: `RunResult.summary()`'s fields.
+
+    `signatures` (evaluate.signatures of the run's data: how BLEU and chrF were computed) join the stored
+    overall metrics, as in RunResult.summary; the store keeps only the numbers.
 
     tests/cli/test_train_runs.py checks that both give the same record for the same run."""
     run = store.run(run_id)
@@ -228,7 +233,8 @@ def stored_summary(store, run_id: str, task: str) -> dict:
             "stopped": False,  # a done run trained to its end (a stop request ends it `cancelled`)
             "final_valid_loss": float(epochs["valid_loss"].iloc[-1]) if len(epochs) else None,
             "train_min_len": lo, "train_max_len": hi,
-            "buckets": [row.to_json() for row in store.bucket_rows(run_id)]}
+            "buckets": [row.to_json() for row in store.bucket_rows(run_id)],
+            "overall": {**(run.overall or {}), **(signatures or {})}}
 
 
 def stored_table(store, ids: Sequence[str], configs: Sequence[RunConfig], task: str):
