@@ -30,8 +30,7 @@ def trained_table_runs() -> dict[str, dict]:
     except StoreError as exc:
         st.caption(f"Stored runs cannot be read ({exc}); the panel draws fresh encodings.")
         return {}
-    return {rid: cfg for rid, cfg in snap.configs.items()
-            if cfg["model"].get("family") == "transformer" and cfg["model"].get("positions") in ("learned", "t5")}
+    return panels.trained_table_runs(snap.configs)
 
 
 def positions_panel(sty: str) -> None:

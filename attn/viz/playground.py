@@ -54,13 +54,19 @@ PANEL_TITLES = {"sinusoidal": "sinusoidal", "learned": "learned absolute", "rope
                 "t5": "T5 relative bias", "none": "NoPE (none)"}
 
 
+def trained_table_runs(configs: dict[str, dict]) -> dict[str, dict]:
+    """Of {run id: config dict}, the Transformer runs whose encoding has a table it learns (learned, t5)."""
+    return {rid: cfg for rid, cfg in configs.items()
+            if cfg["model"].get("family") == "transformer" and cfg["model"].get("positions") in ("learned", "t5")}
+
+
 def position_notes(query: int, last_key: int, max_positions: int, causal: bool = False,
                    trained: Sequence[str] = (), slopes: Sequence[float] = ()) -> dict[str, str]:
     """One line per panel saying what is drawn (and what is not), in the words of attn.nn.positions."""
-    rows = ("no row past " + str(max_positions - 1) + f": positions ≥ {max_positions} reuse row {max_positions - 1}"
+    rows = (f"no row past {max_positions - 1}; the model reuses row {max_positions - 1} for every later position"
             if max_positions <= last_key else f"a row for each of 0..{max_positions - 1}")
     if query >= max_positions:
-        rows = f"query {query} has no row (table: 0..{max_positions - 1}); the model reuses row {max_positions - 1}"
+        rows = f"query {query} has no row (table: 0..{max_positions - 1}); the model reuses row {max_positions - 1} for it"
     learned = ("trained table, " if "learned" in trained else "fresh table (untrained noise), ") + rows
     t5 = ("trained table: one line per head" if "t5" in trained else
           "bucket index of j−i: a fresh table is all zeros, so this is the structure it learns on")
@@ -102,10 +108,12 @@ def _position_panel(rows: pd.DataFrame, encoding: str, query: int, last_key: int
     if drawn.empty:
         layers.append(alt.Chart(inline_data(pd.DataFrame({"text": ["nothing to draw: no row"]})))
                       .mark_text(fontSize=th.text, color="gray")
-                      .encode(text="text:N", x=alt.value(panel_width / 2), y=alt.value(th.height * 0.3)))
+                      .encode(text="text:N", x=alt.value(panel_width / 2), y=alt.value(th.height * 0.45)))
     return alt.layer(*layers).properties(
         width=panel_width, height=int(th.height * 0.6),
-        title=alt.TitleParams(PANEL_TITLES[encoding], subtitle=note, anchor="start"))
+        # one subtitle line per clause, so a long note wraps instead of widening its column
+        title=alt.TitleParams(PANEL_TITLES[encoding], subtitle=[line for line in note.split("; ") if line] or "",
+                              anchor="start"))
 
 
 def position_effects_chart(df: pd.DataFrame, query: int, style: str = "screen", notes: dict | None = None,

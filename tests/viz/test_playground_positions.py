@@ -51,7 +51,7 @@ def test_multi_head_panels_colour_by_head():
 
 def test_notes_say_what_is_missing_and_what_is_masked():
     notes = playground.position_notes(query=3, last_key=40, max_positions=24, causal=True, slopes=[0.25, 0.0625])
-    assert "no row past 23: positions ≥ 24 reuse row 23" in notes["learned"]
+    assert "no row past 23; the model reuses row 23 for every later position" in notes["learned"]
     assert "fresh table is all zeros" in notes["t5"] and "m = 0.25, 0.0625" in notes["alibi"]
     assert all(note.endswith("keys j > i masked") for note in notes.values())
     assert "query 30 has no row" in playground.position_notes(30, 40, 24)["learned"]
@@ -60,3 +60,11 @@ def test_notes_say_what_is_missing_and_what_is_masked():
 def test_a_query_outside_the_keys_is_refused():
     with pytest.raises(ValueError, match="query = 20 must lie among the keys 0..12"):
         playground.position_effects_chart(effects(), 20)
+
+
+def test_only_transformers_with_a_learned_or_t5_table_offer_a_trained_table():
+    configs = {"a": {"model": {"family": "transformer", "positions": "t5"}},
+               "b": {"model": {"family": "transformer", "positions": "rope"}},
+               "c": {"model": {"family": "rnn", "variant": "dot"}},
+               "d": {"model": {"family": "transformer", "positions": "learned"}}}
+    assert list(playground.trained_table_runs(configs)) == ["a", "d"]
