@@ -41,6 +41,7 @@ MODEL_ORDER = VARIANTS + tuple(model_label("transformer", arch=arch, positions=p
 # Fields added after runs were stored, as (section of RunConfig.to_dict(), field name). RunConfig.key()
 # leaves each out while it holds its default, so every config made before it existed keeps its cache key.
 NEW_FIELDS: set[tuple[str, str]] = {("data", "test_min_len"), ("data", "test_max_len")}
+NEW_FIELDS |= {("data", name) for name in ("corpus_valid", "corpus_test", "subwords", "subword_vocab")}  # issue 15
 NEW_FIELDS |= {("model", name) for name in ("family", "arch", "layers", "heads", "ff", "positions",
                                             "max_positions")}  # the Transformer family
 
@@ -105,6 +106,12 @@ class DataConfig:
     min_freq: int = 1               # tokens rarer than this in training become <unk>
     buckets: tuple[int, ...] | None = None  # source-length bucket edges; None derives them from data
     n_buckets: int = 5              # number of equal-width buckets when `buckets` is None
+    # Issue 15, imported corpora only: official splits (each "PATH" or "SRC,TGT", used as given instead of
+    # the seeded split) and SentencePiece subwords trained on the training split (buckets stay in words).
+    corpus_valid: str | None = None  # official validation file(s)
+    corpus_test: str | None = None   # official test file(s)
+    subwords: str | None = None     # None: whole words | "bpe" | "unigram"
+    subword_vocab: int = 8000       # pieces per side when `subwords` is set
 
     def __post_init__(self):
         lim = limits()
@@ -124,12 +131,26 @@ class DataConfig:
         self._check_test_lengths(lim["max_len"])
         if self.max_pairs is not None:
             _check("data", "max_pairs", self.max_pairs, 1, lim["n_train"])
+        self._check_corpus_extras(lim["vocab"])
         if self.buckets is not None:
             b = tuple(self.buckets)
             if len(b) < 2 or any(y <= x for x, y in zip(b, b[1:])) or b[0] < 0:
                 raise ConfigError(f"data.buckets = {b!r} must be at least two strictly increasing "
                                   "non-negative numbers")
             object.__setattr__(self, "buckets", b)
+
+    def _check_corpus_extras(self, most_vocab: int) -> None:
+        """Official splits and subwords (issue 15) apply to an imported corpus at word level."""
+        _check_choice("data", "subwords", self.subwords, (None, "bpe", "unigram"))
+        _check("data", "subword_vocab", self.subword_vocab, 8, most_vocab)
+        for name in ("corpus_valid", "corpus_test", "subwords"):
+            value = getattr(self, name)
+            if value is not None and not self.corpus:
+                raise ConfigError(f"data.{name} = {value!r} applies to an imported corpus only (set data.corpus, "
+                                  f"the training file, too, or leave {name} None)")
+        if self.subwords and self.level != "word":
+            raise ConfigError(f"data.subwords = {self.subwords!r} splits words into pieces; data.level must be "
+                              f"'word', got {self.level!r}")
 
     def _check_test_lengths(self, most: int) -> None:
         """Train short, test long: the test range may start anywhere but must reach the training maximum."""

@@ -17,9 +17,9 @@ def load_data(cfg: DataConfig) -> ParallelData:
     Pure Python, no torch: `python -m attn train` generates the data while its workers start.
     """
     if cfg.corpus:
-        # official validation / test files (issue 15's DataConfig fields; absent in older configs)
-        data = load_corpus(cfg.corpus, CorpusOptions.for_config(cfg), valid=getattr(cfg, "corpus_valid", None),
-                           test=getattr(cfg, "corpus_test", None))
+        # official validation / test files, used as given
+        data = load_corpus(cfg.corpus, CorpusOptions.for_config(cfg), valid=cfg.corpus_valid,
+                           test=cfg.corpus_test)
         found = data.report.get("train_sha256", data.report.get("sha256"))  # corpus_sha256: the training file
         if cfg.corpus_sha256 and found and found != cfg.corpus_sha256:
             raise ConfigError(f"corpus {cfg.corpus!r} has changed since the run was configured: its content "

@@ -76,9 +76,8 @@ def prepare(cfg: DataConfig, data: ParallelData | None = None, subword_cache=Non
                           f"(got {len(data.train)}, {len(data.valid)}, {len(data.test)} pairs)")
     edges = run_edges(data, cfg.buckets, cfg.n_buckets)                       # in source words
     words, subwords = None, None
-    kind = getattr(cfg, "subwords", None)  # DataConfig fields of issue 15 (absent in older configs)
-    if kind:
-        subwords = subwords_for(data, kind, getattr(cfg, "subword_vocab", 8000), subword_cache)
+    if cfg.subwords:
+        subwords = subwords_for(data, cfg.subwords, cfg.subword_vocab, subword_cache)
         words, data = data, to_pieces(data, subwords)
     src_vocab = Vocab.build((p.src for p in data.train), min_freq=cfg.min_freq)
     tgt_vocab = Vocab.build((p.tgt for p in data.train), min_freq=cfg.min_freq)

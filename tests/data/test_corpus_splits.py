@@ -78,17 +78,13 @@ def test_a_test_file_sharing_no_vocabulary_with_training_is_refused(tmp_path):
 
 
 def test_load_data_reads_the_official_splits_a_config_names(tmp_path):
-    import dataclasses
-    from types import SimpleNamespace
-
     from attn.config import DataConfig
     from attn.data.load import load_data
 
     train, valid, test = _files(tmp_path)
     plain = load_corpus(train)
-    cfg = SimpleNamespace(**dataclasses.asdict(DataConfig(task="corpus", corpus=train,
-                                                          corpus_sha256=plain.report["sha256"])),
-                          corpus_valid=valid, corpus_test=test)   # the issue-15 fields, as load_data reads them
+    cfg = DataConfig(task="corpus", corpus=train, corpus_sha256=plain.report["sha256"], corpus_valid=valid,
+                     corpus_test=test)
     data = load_data(cfg)                                         # the training file's hash still matches
     assert (len(data.valid), len(data.test)) == (len(VALID), len(TEST))
     assert data.report["train_sha256"] == plain.report["sha256"] != data.report["sha256"]
