@@ -5,6 +5,12 @@ from attn.app import actions, admin, frame, state
 from attn.config import length_configs
 from attn.viz import support as ds
 
+def _lecture_demo():
+    """The Lecture demo's runs under the server's settings (ATTN_DEMO_PRESET, ATTN_DEMO_EPOCHS)."""
+    server = state.settings()
+    return ds.lecture_configs(server.demo_preset, server.demo_epochs)
+
+
 frame.require_frame()
 st.title("Attention Lab")
 st.markdown(
@@ -42,7 +48,7 @@ with right:
     st.caption(f":material/timer: {state.estimate_note(demo)}")
     st.button("Lecture demo", key="home.lecture_button", type="primary", icon=":material/play_arrow:",
               disabled=bool(refused), help=refused, on_click=actions.queue_click,
-              args=("home", demo, "Lecture demo", "lecture"))
+              args=("home", _lecture_demo, "Lecture demo", "lecture"))
 
     st.subheader("Train short, test long")
     st.markdown(f"One click trains {len(length_demo)} models on sources of at most "
@@ -55,7 +61,7 @@ with right:
     st.caption(f":material/timer: {state.estimate_note(length_demo)}")
     st.button("Train short, test long", key="home.length_button", type="primary", icon=":material/straighten:",
               disabled=bool(refused), help=refused, on_click=actions.queue_click,
-              args=("home", length_demo, "Train short, test long", "length"))
+              args=("home", length_configs, "Train short, test long", "length"))
     actions.show_outcome("home", lecture_view)
     st.page_link("pages/train.py", label="Watch training live", icon=":material/model_training:")
     st.page_link("pages/compare.py", label="Compare by sentence length", icon=":material/stacked_line_chart:")

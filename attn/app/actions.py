@@ -73,7 +73,11 @@ def remember_outcome(where: str, submitted: Submitted) -> None:
 
 def queue_click(where: str, configs, study: str, kind: str) -> None:
     """A queue button's on_click: Streamlit runs it first thing in the rerun the click starts, before any
-    page code, so a click elsewhere (a link, another button) cannot interrupt the page before it queues."""
+    page code, so a click elsewhere (a link, another button) cannot interrupt the page before it queues.
+
+    `configs`: the runs, or a function giving them, called at the click (the settings in force then).
+    """
+    configs = configs() if callable(configs) else configs
     remember_outcome(where, submit_all(configs, study=study, kind=kind))
 
 
