@@ -333,14 +333,20 @@ def corpus_data_config(spec: str, sha256: str, *, lowercase: bool, max_len: int 
 CORPUS_FILES = (("corpus.tsv",), ("source.txt", "target.txt"))  # what RunStore.store_corpus names them
 
 
-def data_param(cfg: DataConfig) -> str:
-    """The chosen data as a short URL value: the fields that differ from the lecture preset's, as JSON.
+PATH_FIELDS = ("corpus", "corpus_valid", "corpus_test")  # server paths: never in a link
+
+
+def data_param(cfg: DataConfig) -> str | None:
+    """The chosen data as a short URL value: the fields that differ from the lecture preset's, as JSON;
+    None when a link cannot name it (official split files given by path, as the CLI can).
 
     An imported corpus goes by its content hash only (never a server path), so a link names a corpus
     this server stored and nothing else.
     """
+    if cfg.corpus_valid or cfg.corpus_test:
+        return None
     base = dataclasses.asdict(PRESETS[DEFAULT_PRESET].data)
-    changed = {k: v for k, v in dataclasses.asdict(cfg).items() if base[k] != v and k != "corpus"}
+    changed = {k: v for k, v in dataclasses.asdict(cfg).items() if base[k] != v and k not in PATH_FIELDS}
     return json.dumps(changed, separators=(",", ":"), sort_keys=True)
 
 
@@ -355,7 +361,7 @@ def data_from_param(text: str, store_home: Path) -> DataConfig:
     except ValueError:
         raise ConfigError(f"{where} is not readable JSON: {text[:80]!r}; open Data and choose the data again") \
             from None
-    fields = {f.name for f in dataclasses.fields(DataConfig)} - {"corpus"}
+    fields = {f.name for f in dataclasses.fields(DataConfig)} - set(PATH_FIELDS)
     if not isinstance(changed, dict) or set(changed) - fields:
         extra = sorted(set(changed) - fields) if isinstance(changed, dict) else []
         raise ConfigError(f"{where} names no data setting{'s ' + ', '.join(extra) if extra else ''}; "

@@ -165,7 +165,9 @@ def test_data_in_a_link_reads_back_and_a_corpus_only_by_a_hash_this_store_holds(
     (tmp_path / "corpora" / sha).mkdir(parents=True)
     (tmp_path / "corpora" / sha / "corpus.tsv").write_text("a\tb\n")
     assert data_from_param(data_param(corpus), tmp_path).corpus == str(tmp_path / "corpora" / sha / "corpus.tsv")
+    assert data_param(dataclasses.replace(corpus, corpus_test="/srv/test.tsv")) is None  # no link for paths
     for text, said in (("{", "not readable JSON"), ('{"corpus":"/etc/passwd"}', "names no data settings corpus"),
+                       ('{"corpus_test":"/etc/passwd"}', "names no data settings corpus_test"),
                        ('{"n_train":0}', "data.n_train = 0"), ('{"corpus_sha256":"../x"}', "not a corpus hash")):
         with pytest.raises(ConfigError, match=said):
             data_from_param(text, tmp_path)
