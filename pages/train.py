@@ -105,6 +105,12 @@ with st.container(border=True):
         labels = list(dict.fromkeys(cfg.model.label for cfg in configs))
         st.caption(f"Will queue: **{', '.join(labels)}** × {len({cfg.seed for cfg in configs})} seed(s) = "
                    f"{len(configs)} run(s).")
+        if st.button("Count parameters", key="train.count_button", icon=":material/functions:",
+                     help="builds each model once on this data's vocabularies (the first count loads PyTorch)"):
+            with frame.guard("Counting parameters"):
+                models = {cfg.model.label: cfg.model for cfg in configs}
+                st.caption(" · ".join(f"**{label}**: {state.parameter_count(model, data_cfg):,} parameters"
+                                      for label, model in models.items()))
     refused = admin.show_refusal("train")
     st.button("Queue runs", key="train.queue_button", type="primary", icon=":material/play_arrow:",
               disabled=bool(refused), help=refused, on_click=_queue)

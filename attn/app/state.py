@@ -215,3 +215,13 @@ def data_overview(data_config, _data):
 def parse_upload(names_and_hashes: tuple, options, _files: list):
     """ds.load_upload, once per uploaded content and options."""
     return ds.load_upload(_files, options)
+
+
+@st.cache_resource(show_spinner="Counting parameters (the first count loads PyTorch)…", max_entries=32)
+def parameter_count(model_config, data_config) -> int:
+    """Trainable parameters of `model_config` on `data_config`'s vocabularies, as training would build it.
+    Imports torch (seconds on a fresh server), so pages call it only when a visitor asks."""
+    from attn.nn.model import count_parameters
+    from attn.nn.models import build_model
+    overview = data_overview(data_config, load_data(data_config))
+    return count_parameters(build_model(model_config, overview["src_vocab"], overview["tgt_vocab"]))

@@ -152,3 +152,22 @@ def test_the_live_chart_stays_as_the_finished_picture_when_the_last_run_ends(app
     assert "No run is training" in at.info[0].value
     assert len(at.get("vega_lite_chart")) == 1, "the chart vanished when the last run ended"
     assert any(c.value.startswith("Finished: the loss") for c in at.caption)
+
+
+def test_the_parameter_count_of_what_will_be_queued_is_the_built_models(app):
+    from attn.nn.model import count_parameters
+    from attn.nn.models import build_model
+    from attn.viz.datasets import data_overview
+    from attn.data.load import load_data
+    at = open_page(app, "train")
+    at.selectbox(key="train.preset").set_value("tiny")
+    at.button(key="train.preset_button").click().run()
+    at.segmented_control(key="train.family").set_value("transformer").run()
+    at.button(key="train.count_button").click().run()
+    assert_clean(at)
+    data = PRESETS["tiny"].data
+    overview = data_overview(load_data(data), data)
+    model = dataclasses.replace(PRESETS["tiny"].model, family="transformer", arch="decoder", layers=2, heads=4)
+    expected = count_parameters(build_model(model, overview["src_vocab"], overview["tgt_vocab"]))
+    assert any(f"**dec·sinusoidal**: {expected:,} parameters" in c.value for c in at.caption), \
+        [c.value for c in at.caption]
