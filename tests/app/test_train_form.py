@@ -171,3 +171,17 @@ def test_the_parameter_count_of_what_will_be_queued_is_the_built_models(app):
     expected = count_parameters(build_model(model, overview["src_vocab"], overview["tgt_vocab"]))
     assert any(f"**dec·sinusoidal**: {expected:,} parameters" in c.value for c in at.caption), \
         [c.value for c in at.caption]
+
+
+def test_a_demo_click_records_a_study_and_links_its_lecture_view(home, monkeypatch):
+    monkeypatch.setenv("ATTN_DEMO_PRESET", "tiny")
+    at = start_app().button(key="home.lecture_button").click().run()
+    try:
+        assert_clean(at)
+        studies = RunStore(home).studies()
+        assert list(zip(studies["name"], studies["kind"], studies["runs"])) == [("Lecture demo", "lecture", 3)]
+        links = [link.proto for link in at.get("page_link")]
+        assert [(p.page, p.query_string) for p in links if "lecture view" in p.label] == \
+            [("lecture", f"study={studies['id'][0]}")]
+    finally:
+        _cancel_everything(home)
