@@ -40,7 +40,9 @@ if source == "test sentence":
     pick = st.columns([1, 4, 2])
     frame.keep_valid("attention.bucket", ["all", *bucket_names])
     bucket = pick[0].selectbox("Length bucket", ["all", *bucket_names], key="attention.bucket")
-    indices = [i for i, d in first.items() if bucket == "all" or d.bucket == bucket_names.index(bucket)]
+    common = set.intersection(*(set(b) for b in by_run.values()))  # sentences every run decoded
+    indices = [i for i, d in first.items()
+               if i in common and (bucket == "all" or d.bucket == bucket_names.index(bucket))]
     sentence_key = f"attention.sentence.{bucket}"  # one box per bucket: a box never shows another bucket's sentence
     frame.keep_valid(sentence_key, indices)
     index = pick[1].selectbox("Test sentence", indices, key=sentence_key,
@@ -84,6 +86,23 @@ outputs = pd.DataFrame([{"variant": v, "output": detok(d.hyp),
 st.dataframe(outputs, hide_index=True)
 
 items, without = ds.attention_items(chosen, view, gold)
+layers = {rid: configs[rid]["model"].get("layers", 1) for rid in run_ids
+          if configs[rid]["model"].get("family") == "transformer" and variant_of[rid] in chosen}
+if layers and items:  # a Transformer's map: cross-attention averaged over heads, in the layer chosen here
+    most = max(layers.values())
+    frame.keep_valid("attention.layer", list(range(1, most + 1)))
+    layer = st.selectbox("Transformer layer", list(range(1, most + 1)), index=most - 1, key="attention.layer",
+                         help="cross-attention (decoder-only: the target rows over the source), averaged over "
+                              "heads; the last layer's map is the one stored with the run")
+    by_variant = {variant_of[rid]: rid for rid in layers}
+    for it in items:
+        rid = by_variant.get(it["title"])
+        if rid is not None and layer < layers[rid]:
+            with_eos = len(it["out_tokens"]) and it["out_tokens"][-1] == "</s>"
+            out = it["out_tokens"][:-1] if with_eos else it["out_tokens"]
+            maps = picker.cross_by_layer(path, rid, tuple(it["src_tokens"]), tuple(out), bool(with_eos))  # (L, T, S)
+            it["weights"] = maps[layer - 1]
+            it["title"] = f"{it['title']} · layer {layer}"
 for variant, decode in without.items():
     with st.container(border=True):
         st.markdown(f"**{variant}** — one vector for every step. {NO_ATTENTION}  \n"

@@ -5,6 +5,7 @@ from attn.app import frame, render, state
 from attn.app import groups as picker
 from attn.viz import charts, length
 from attn.viz import support as ds
+from attn.config import VARIANTS
 from attn.records import METRIC_LABELS, METRICS
 
 frame.require_frame()
@@ -39,7 +40,7 @@ render.show_chart(charts.metric_by_bucket, buckets, metric, style=frame.style(),
                   key="compare.metric", name=f"{metric}-by-length")
 st.dataframe(summary, hide_index=True, height="content",
              column_config={c: st.column_config.NumberColumn(c, format="%.1f") for c in ("mean", "std", "min", "max")})
-styles = sorted(set(picked["style"]))
+styles = sorted(set(picked.loc[picked["variant"].isin(VARIANTS), "style"]))  # an RNN's decoder; not a Transformer's
 for decoder in styles:
     st.caption(ds.STYLE_NOTES.get(decoder, decoder))
 if len(styles) > 1:

@@ -105,3 +105,20 @@ def pick(snap: state.Snapshot, key: str, column=st) -> Comparison:
     if st.query_params.get(URL_GROUP) != choice:
         st.query_params[URL_GROUP] = choice
     return options[choice]
+
+
+# ------------------------------------------------------------------ a Transformer's layers (Attention page)
+
+@st.cache_resource(show_spinner="Reading every layer…", max_entries=64)
+def cross_by_layer(path: str, run_id: str, src: tuple, out: tuple, with_eos: bool):
+    """(layers, T, S) float32: each layer's cross-attention averaged over heads, while the Transformer of
+    `run_id` reads the output tokens `out` (+ </s> when `with_eos`) after the source `src`.
+
+    Decoder-only: the target rows over the source positions, renormalised over the source
+    (attn.nn.heads). The last layer's is the map stored with the run. Imports torch.
+    """
+    from attn.data.text import EOS_ID
+    from attn.nn.heads import head_maps
+    model, src_vocab, tgt_vocab, _ = state.load_model(path, run_id)
+    out_ids = tgt_vocab.encode(list(out)) + ([EOS_ID] if with_eos else [])
+    return head_maps(model, src_vocab.encode(list(src)), out_ids).cross.mean(axis=1)  # (layers, T, S)

@@ -166,3 +166,20 @@ def test_data_page_sets_a_test_range_longer_than_training(app):
     assert (cfg.max_len, cfg.test_min_len, cfg.test_max_len) == (10, 3, 20)
     at.slider(key="data.test_length").set_value((3, 10)).run()  # as in training: the config runs are cached under
     assert (at.session_state["data_config"].test_min_len, at.session_state["data_config"].test_max_len) == (None, None)
+
+
+def test_attention_shows_a_transformers_cross_attention_layer_by_layer(home):
+    import json
+    import os
+    import subprocess
+    import sys
+    env = {**os.environ, "ATTN_HOME": str(home)}
+    subprocess.run([sys.executable, "-m", "attn", "train", "--preset", "tiny", "--family", "transformer", "--arch",
+                    "decoder", "--positions", "alibi", "--jobs", "1"], env=env, check=True, capture_output=True,
+                   timeout=600)
+    at = open_page(start_app(), "attention")
+    assert_clean(at)
+    assert at.selectbox(key="attention.layer").value == 2  # the last layer: the map stored with the run
+    at.selectbox(key="attention.layer").set_value(1).run()
+    assert_clean(at)
+    assert "dec·alibi · layer 1" in str(json.loads(charts_of(at)[0].proto.spec))
