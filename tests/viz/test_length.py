@@ -134,7 +134,7 @@ def test_the_caption_leaves_out_and_names_buckets_too_small_to_trust():
 
 def test_a_chart_of_rnns_and_transformers_gives_parameter_counts_and_whether_they_are_within_20_percent():
     frame = bucket_frame(variants=("none", "dec·rope"))
-    close = length.metric_by_bucket(frame, "bleu", params={"none": 10_000, "dec·rope": 11_500}).to_dict()
+    close = length.metric_by_bucket(frame, "bleu", params={"dec·rope": 11_500, "none": 10_000}).to_dict()
     assert "parameters: none 10.0k, dec·rope 11.5k (within 20% of each other)" in close["title"]["subtitle"]
     far = length.metric_by_bucket(frame, "bleu", params={"none": 10_000, "dec·rope": 30_000}).to_dict()
     assert "NOT within 20%: the largest has 3.0x the smallest" in str(far["title"]["subtitle"])
