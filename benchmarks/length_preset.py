@@ -59,7 +59,7 @@ def train_all(configs: list[RunConfig], home: Path, jobs: int) -> tuple[list[dic
     wall = time.perf_counter() - start
     failed = {run_id: status for run_id, status in statuses.items() if status != "done"}
     if failed:
-        errors = "; ".join(f"{run_id} {status}: {store.run(run_id)['error']}" for run_id, status in failed.items())
+        errors = "; ".join(f"{run_id} {status}: {store.run(run_id).error}" for run_id, status in failed.items())
         raise SystemExit(f"{len(failed)} of {len(ids)} runs did not finish: {errors}")
     records = [None] * len(configs)
     for i, run_id in zip(order, ids):
@@ -70,13 +70,13 @@ def train_all(configs: list[RunConfig], home: Path, jobs: int) -> tuple[list[dic
 def stored_record(store: RunStore, run_id: str, cfg: RunConfig) -> dict:
     """One run as stored: model, seed, sizes, seconds, training range and bucket rows with `unseen`."""
     run = store.run(run_id)
-    overall = run["overall"]
+    overall = run.overall
     train_max = int(overall["train_max_len"])
     rows = [row.past_training(train_max) for row in store.bucket_rows(run_id)]  # the store keeps no flag
     return {"model": label(cfg), "family": cfg.model.family, "variant": cfg.model.variant,
             "positions": cfg.model.positions if cfg.model.family == "transformer" else None,
-            "seed": cfg.seed, "params": run["params"], "train_seconds": round(run["train_seconds"], 2),
-            "eval_seconds": round(run["eval_seconds"], 2), "train_min_len": int(overall["train_min_len"]),
+            "seed": cfg.seed, "params": run.params, "train_seconds": round(run.train_seconds, 2),
+            "eval_seconds": round(run.eval_seconds, 2), "train_min_len": int(overall["train_min_len"]),
             "train_max_len": train_max, "overall_bleu": overall["bleu"], "overall_exact": overall["exact"],
             "buckets": [dataclasses.asdict(row) for row in rows]}
 

@@ -216,9 +216,9 @@ async def browser_check(port: int, out: str, result: dict, t0: float, seconds: f
         result["error"] = f"{type(exc).__name__}: {exc}"[:500]
 
 
-def _overlap(run: dict, start: float, end: float) -> float:
-    """The share of [start, end] (epoch seconds) during which `run` (a store.run() row) was training."""
-    began, ended = run["started"] or end, run["finished"] or end
+def _overlap(run, start: float, end: float) -> float:
+    """The share of [start, end] (epoch seconds) during which `run` (a store.run() RunRecord) was training."""
+    began, ended = run.started or end, run.finished or end
     return round(max(0.0, min(end, ended) - max(start, began)) / max(end - start, 1e-9), 2)
 
 
