@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -46,13 +47,26 @@ def _choose_last(tab: Tab, label: str) -> None:
     tab.settle()
 
 
+def _sentence_in(tab: Tab, lo: int, hi: int, timeout_s: float = 60.0) -> str:
+    """The test-sentence box's text once it names a sentence of lo..hi tokens, or its last text after
+    `timeout_s` (a guard against hanging: the page's rerun after the bucket change may still be running)."""
+    box = tab.page.get_by_role("combobox", name="Test sentence")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        text = box.input_value()
+        found = re.search(r"· (\d+) tokens", text)
+        if (found and lo <= int(found.group(1)) <= hi) or time.monotonic() > deadline:
+            return text
+        tab.page.wait_for_timeout(250)
+
+
 def test_attention_maps_of_the_longest_sentences_fit_the_column_and_the_box_follows_the_bucket(browser, long_server):
     tab = Tab(browser, long_server)
     tab.open("Attention")
     _choose_last(tab, "Length bucket")  # the last bucket: the longest sentences
     bucket = tab.page.get_by_role("combobox", name="Length bucket").input_value()
     lo, hi = map(int, re.fullmatch(r"(\d+)-(\d+)", bucket).groups())
-    sentence = tab.page.get_by_role("combobox", name="Test sentence").input_value()
+    sentence = _sentence_in(tab, lo, hi)
     tokens = int(re.search(r"· (\d+) tokens", sentence).group(1))
     assert lo <= tokens <= hi, (bucket, sentence)  # issue 17: it still showed "#0 · 14 tokens" in bucket 34-40
     tab.page.locator(CHART).first.locator("canvas, svg").first.wait_for()
