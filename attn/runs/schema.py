@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 from pathlib import Path
 
@@ -27,6 +28,16 @@ DB_NAME = "runs.sqlite"
 
 class StoreError(RuntimeError):
     """A store that cannot do what was asked: unknown run, refused file, newer schema, bad value."""
+
+
+def clean_name(name: str, what: str = "run") -> str:
+    """A name people gave (a run's, a study's): control characters as spaces, 1 to 200 characters."""
+    if not isinstance(name, str):
+        raise StoreError(f"a {what} name must be text, got {type(name).__name__}")
+    cleaned = re.sub(r"[\x00-\x1f\x7f]+", " ", name).strip()
+    if not 1 <= len(cleaned) <= 200:
+        raise StoreError(f"a {what} name must have 1 to 200 characters, got {len(cleaned)}")
+    return cleaned
 
 
 def home(path: str | os.PathLike | None = None) -> Path:

@@ -6,7 +6,6 @@ name and a kind. Deleting a run takes it out of its studies (the schema's foreig
 """
 from __future__ import annotations
 
-import re
 import secrets
 import sqlite3
 import time
@@ -16,7 +15,7 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
-from attn.runs.schema import StoreError
+from attn.runs.schema import StoreError, clean_name
 
 # Where a study comes from: the Lecture demo, "Train short, test long", the Train form, `python -m attn`.
 STUDY_KINDS = ("lecture", "length", "train", "cli")
@@ -41,7 +40,7 @@ class StudyStore:
 
         A run named twice is kept once, at its first place. Every run must be in the store.
         """
-        name, kind, ids = _clean_study_name(name), _check_kind(kind), _check_run_ids(run_ids)
+        name, kind, ids = clean_name(name, "study"), _check_kind(kind), _check_run_ids(run_ids)
         known = {row["id"] for row in self._rows(ids)}
         missing = [rid for rid in ids if rid not in known]
         if missing:
@@ -88,15 +87,6 @@ def _check_kind(kind: str) -> str:
     if kind not in STUDY_KINDS:
         raise StoreError(f"study kind {kind!r} is not one of: {', '.join(STUDY_KINDS)}")
     return kind
-
-
-def _clean_study_name(name: str) -> str:
-    if not isinstance(name, str):
-        raise StoreError(f"a study name must be text, got {type(name).__name__}")
-    cleaned = re.sub(r"[\x00-\x1f\x7f]+", " ", name).strip()
-    if not 1 <= len(cleaned) <= 200:
-        raise StoreError(f"a study name must have 1 to 200 characters, got {len(cleaned)}")
-    return cleaned
 
 
 def _check_run_ids(run_ids: Sequence[str]) -> list[str]:

@@ -13,7 +13,6 @@ import functools
 import hashlib
 import json
 import os
-import re
 import secrets
 import sqlite3
 import time
@@ -23,7 +22,7 @@ import numpy as np
 
 from attn.config import RunConfig
 from attn.runs.processes import process_alive, process_token
-from attn.runs.schema import ACTIVE, FINISHED, STATUSES, StoreError
+from attn.runs.schema import ACTIVE, FINISHED, STATUSES, StoreError, clean_name
 from attn.runs.version import code_version
 
 
@@ -37,7 +36,7 @@ class RunWriter:
         _check_status(status)
         label, seed = cfg.model.label, cfg.seed  # the `variant` column holds the model label (MODEL_ORDER)
         task = self._task_name(cfg)
-        name = _clean_name(name) if name is not None else f"{task} {label} seed {seed}"
+        name = clean_name(name) if name is not None else f"{task} {label} seed {seed}"
         for _ in range(10):
             run_id = secrets.token_hex(4)
             try:
@@ -71,7 +70,7 @@ class RunWriter:
                     for run_id, cfg, name in zip(ids, configs, names):
                         task = self._task_name(cfg)
                         label = cfg.model.label  # the `variant` column holds the model label (MODEL_ORDER)
-                        name = _clean_name(name) if name is not None else f"{task} {label} seed {cfg.seed}"
+                        name = clean_name(name) if name is not None else f"{task} {label} seed {cfg.seed}"
                         db.execute(
                             "INSERT INTO runs (id, name, status, task, variant, style, seed, config, config_key, "
                             "code_version, session, created, owner) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -183,7 +182,7 @@ class RunWriter:
 
     def rename(self, run_id: str, name: str) -> None:
         with self._write() as db:
-            if not db.execute("UPDATE runs SET name=? WHERE id=?", (_clean_name(name), run_id)).rowcount:
+            if not db.execute("UPDATE runs SET name=? WHERE id=?", (clean_name(name), run_id)).rowcount:
                 raise self._unknown(run_id)
 
     def delete(self, run_ids: str | Iterable[str], force: bool = False) -> None:
@@ -261,7 +260,7 @@ class RunWriter:
                     (staging / file_name).unlink(missing_ok=True)
                 staging.rmdir()
         spec = ",".join(str(folder / file_name) for file_name in names)
-        shown = [_clean_name(str(n))[:100] for n in files]
+        shown = [clean_name(str(n))[:100] for n in files]
         with self._write() as db:
             db.execute("INSERT OR IGNORE INTO corpora VALUES (?,?,?,?,?)",
                        (sha, spec, json.dumps(shown), sum(len(b) for b in blobs), time.time()))
@@ -291,15 +290,6 @@ class RunWriter:
 def _check_status(status: str) -> None:
     if status not in STATUSES:
         raise StoreError(f"unknown run status {status!r}; valid: {', '.join(STATUSES)}")
-
-
-def _clean_name(name: str) -> str:
-    if not isinstance(name, str):
-        raise StoreError(f"a run name must be text, got {type(name).__name__}")
-    cleaned = re.sub(r"[\x00-\x1f\x7f]+", " ", name).strip()
-    if not 1 <= len(cleaned) <= 200:
-        raise StoreError(f"a run name must have 1 to 200 characters, got {len(cleaned)}")
-    return cleaned
 
 
 def _pack(matrix: np.ndarray | None) -> tuple:
