@@ -6,10 +6,11 @@ import torch
 from torch import nn
 
 from attn.config import ModelConfig
-from attn.data.text import BOS_ID, EOS_ID, PAD_ID
+from attn.data.text import BOS_ID, PAD_ID
 from attn.nn.models import build_model
 from attn.nn import saliency as saliency_module
 from attn.nn.saliency import output_saliency, rank_correlation, reference_saliency, saliency
+from tests.nn.batches import padded_batch
 
 
 class LinearModel(nn.Module):
@@ -64,18 +65,10 @@ def _model(**kw):
     return build_model(ModelConfig(**{**base, **kw}), 15, 13)
 
 
-def _batch():
-    src = torch.tensor([[5, 6, 7, 8, 9], [9, 10, 11, PAD_ID, PAD_ID], [4, PAD_ID, PAD_ID, PAD_ID, PAD_ID]])
-    src_len = torch.tensor([5, 3, 1])
-    tgt_in = torch.tensor([[BOS_ID, 4, 5, 6, 7], [BOS_ID, 7, 8, PAD_ID, PAD_ID], [BOS_ID, 9, 10, 11, PAD_ID]])
-    tgt_out = torch.tensor([[4, 5, 6, 7, EOS_ID], [7, 8, EOS_ID, PAD_ID, PAD_ID], [9, 10, 11, EOS_ID, PAD_ID]])
-    return src, src_len, tgt_in, tgt_out
-
-
 @pytest.mark.parametrize("kw", MODELS, ids=IDS)
 def test_every_model_gets_rows_summing_to_one_and_zero_padding(kw):
     model = _model(**kw)
-    src, src_len, tgt_in, tgt_out = _batch()
+    src, src_len, tgt_in, tgt_out = padded_batch()
     got = saliency(model, src, src_len, tgt_in, tgt_out)
     assert got.shape == (3, 5, 5) and got.dtype == torch.float32
     real_rows = tgt_out != PAD_ID
@@ -88,7 +81,7 @@ def test_every_model_gets_rows_summing_to_one_and_zero_padding(kw):
 @pytest.mark.parametrize("kw", MODELS, ids=IDS)
 def test_a_sentence_alone_gets_the_map_it_gets_in_a_padded_batch(kw):
     model = _model(**kw)
-    src, src_len, tgt_in, tgt_out = _batch()
+    src, src_len, tgt_in, tgt_out = padded_batch()
     batched = saliency(model, src, src_len, tgt_in, tgt_out)[1]                 # (T, S) of sentence 1
     alone = reference_saliency(model, [9, 10, 11], [7, 8])                      # (T_ref, S)
     assert alone.shape == (2, 3) and alone.dtype == np.float32
@@ -111,7 +104,7 @@ def test_typed_sentence_reads_back_the_models_own_output():
 
 def test_saliency_leaves_the_model_in_training_mode_and_without_parameter_gradients():
     model = _model(variant="dot").train()
-    src, src_len, tgt_in, tgt_out = _batch()
+    src, src_len, tgt_in, tgt_out = padded_batch()
     saliency(model, src, src_len, tgt_in, tgt_out)
     assert model.training and all(p.grad is None for p in model.parameters())
 
@@ -141,7 +134,7 @@ def test_rank_correlation_refuses_maps_of_different_shapes():
 
 def test_copies_in_small_chunks_give_the_same_maps(monkeypatch):
     model = _model(variant="additive")
-    src, src_len, tgt_in, tgt_out = _batch()
+    src, src_len, tgt_in, tgt_out = padded_batch()
     whole = saliency(model, src, src_len, tgt_in, tgt_out)                     # 1 copy, then the other 14
     monkeypatch.setattr(saliency_module, "LOGIT_BUDGET", 2 * 5 * 13)           # chunks of 2 copies of (5, 13)
     chunked = saliency(model, src, src_len, tgt_in, tgt_out)

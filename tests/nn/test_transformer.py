@@ -16,6 +16,7 @@ from attn.nn.positions import T5Bias
 from attn.nn.transformer_lm import pack
 from attn.training.optim import Adam
 from attn.training.trainer import token_loss, train_step
+from tests.nn.batches import padded_batch
 
 CASES = [(arch, pos) for arch in ARCHS for pos in POSITIONS if not (arch == "encdec" and pos == "none")]
 IDS = [f"{a}-{p}" for a, p in CASES]
@@ -34,14 +35,6 @@ def _model(arch, positions, seed=0, **kw):
         if isinstance(module, T5Bias):
             torch.nn.init.normal_(module.table.weight)
     return model.eval()
-
-
-def _batch():
-    src = torch.tensor([[5, 6, 7, 8, 9], [9, 10, 11, PAD_ID, PAD_ID], [4, PAD_ID, PAD_ID, PAD_ID, PAD_ID]])
-    src_len = torch.tensor([5, 3, 1])
-    tgt_in = torch.tensor([[BOS_ID, 4, 5, 6, 7], [BOS_ID, 7, 8, PAD_ID, PAD_ID], [BOS_ID, 9, 10, 11, PAD_ID]])
-    tgt_out = torch.tensor([[4, 5, 6, 7, EOS_ID], [7, 8, EOS_ID, PAD_ID, PAD_ID], [9, 10, 11, EOS_ID, PAD_ID]])
-    return src, src_len, tgt_in, tgt_out
 
 
 def _pad(x, extra):
@@ -136,7 +129,7 @@ def test_family_rnn_builds_the_unchanged_seq2seq():
 @pytest.mark.parametrize("arch,positions", CASES, ids=IDS)
 def test_changing_a_later_target_word_changes_no_earlier_output(arch, positions):
     model = _model(arch, positions)
-    src, src_len, tgt_in, _ = _batch()
+    src, src_len, tgt_in, _ = padded_batch()
     changed = tgt_in.clone()
     changed[:, 2] = 12
     with torch.no_grad():
@@ -149,7 +142,7 @@ def test_changing_a_later_target_word_changes_no_earlier_output(arch, positions)
 @pytest.mark.parametrize("arch,positions", CASES, ids=IDS)
 def test_padding_further_changes_no_output_loss_or_weights(arch, positions):
     model = _model(arch, positions)
-    src, src_len, tgt_in, tgt_out = _batch()
+    src, src_len, tgt_in, tgt_out = padded_batch()
     with torch.no_grad():
         logits, weights = model(src, src_len, tgt_in)
         logits2, weights2 = model(_pad(src, 3), src_len, _pad(tgt_in, 2))
@@ -165,7 +158,7 @@ def test_padding_further_changes_no_output_loss_or_weights(arch, positions):
 @pytest.mark.parametrize("arch,positions", CASES, ids=IDS)
 def test_step_by_step_decoding_matches_teacher_forcing(arch, positions):
     model = _model(arch, positions)
-    src, src_len, tgt_in, _ = _batch()
+    src, src_len, tgt_in, _ = padded_batch()
     with torch.no_grad():
         logits, weights = model(src, src_len, tgt_in)
         enc = model.encode(src, src_len)
@@ -184,7 +177,7 @@ def test_the_same_seed_gives_the_same_model_and_training_step(arch):
     def one_step(seed):
         model = _model(arch, "rope", seed=seed, dropout=0.1).train()
         torch.manual_seed(seed)
-        loss = train_step(model, Adam(model.parameters(), lr=1e-3), _batch(), clip=1.0)
+        loss = train_step(model, Adam(model.parameters(), lr=1e-3), padded_batch(), clip=1.0)
         return loss.item(), [p.detach().clone() for p in model.parameters()]
     (loss_a, params_a), (loss_b, params_b), (loss_c, _) = one_step(1), one_step(1), one_step(2)
     assert loss_a == loss_b and all(torch.equal(a, b) for a, b in zip(params_a, params_b))
@@ -194,7 +187,7 @@ def test_the_same_seed_gives_the_same_model_and_training_step(arch):
 @pytest.mark.parametrize("arch", ARCHS)
 def test_dropout_comes_from_the_config(arch):
     model = _model(arch, "sinusoidal", dropout=0.5).train()
-    src, src_len, tgt_in, _ = _batch()
+    src, src_len, tgt_in, _ = padded_batch()
     assert not torch.equal(model(src, src_len, tgt_in)[0], model(src, src_len, tgt_in)[0])
     model.eval()
     assert torch.equal(model(src, src_len, tgt_in)[0], model(src, src_len, tgt_in)[0])
@@ -202,7 +195,7 @@ def test_dropout_comes_from_the_config(arch):
 
 def test_decoder_only_returns_target_positions_only_and_the_source_side_gets_no_loss_gradient():
     model = _model("decoder", "alibi")
-    src, src_len, tgt_in, tgt_out = _batch()
+    src, src_len, tgt_in, tgt_out = padded_batch()
     final = {}
     model.decoder.stack.norm.register_forward_hook(lambda m, i, out: final.update(states=out) or out.retain_grad())
     logits, _ = model(src, src_len, tgt_in)
@@ -220,7 +213,7 @@ def test_decoder_only_returns_target_positions_only_and_the_source_side_gets_no_
 @pytest.mark.parametrize("arch,positions", CASES, ids=IDS)
 def test_gradients_reach_every_parameter(arch, positions):
     model = _model(arch, positions).train()
-    src, src_len, tgt_in, tgt_out = _batch()
+    src, src_len, tgt_in, tgt_out = padded_batch()
     token_loss(model(src, src_len, tgt_in)[0], tgt_out).backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
     assert missing == []
@@ -229,7 +222,7 @@ def test_gradients_reach_every_parameter(arch, positions):
 @pytest.mark.parametrize("arch", ARCHS)
 def test_attention_maps_hold_every_layer_and_head_and_the_drawn_map(arch):
     model = _model(arch, "t5", layers=3)
-    src, src_len, tgt_in, _ = _batch()
+    src, src_len, tgt_in, _ = padded_batch()
     maps = model.attention_maps(src, src_len, tgt_in)
     B, S = src.shape
     T = tgt_in.size(1)
@@ -247,7 +240,7 @@ def test_attention_maps_hold_every_layer_and_head_and_the_drawn_map(arch):
 @pytest.mark.parametrize("arch", ARCHS)
 def test_greedy_and_beam_search_decode_both_archs(arch):
     model = _model(arch, "learned")
-    src, src_len, _, _ = _batch()
+    src, src_len, _, _ = padded_batch()
     hyps = greedy(model, src, src_len, max_len=6)
     beams = beam_search(model, src, src_len, beam=1, max_len=6)
     wide = beam_search(model, src, src_len, beam=3, max_len=6)
