@@ -8,6 +8,7 @@ queued through the store, so the module stays quick. Waits are for events; timeo
 """
 from __future__ import annotations
 
+import contextlib
 import re
 
 import pytest
@@ -46,10 +47,20 @@ def _cancel_active(home) -> None:
     wait_until(lambda: store.runs(status=list(ACTIVE)).empty, STORE_TIMEOUT, "the runs to be cancelled")
 
 
-def test_a_demo_click_followed_at_once_by_a_link_queues_all_three_runs(browser, fast_server):
+@contextlib.contextmanager
+def _visit(browser, fast_server, *where):
+    """A tab on the server (Tab's page and path in `where`); afterwards closed, and what it queued cancelled."""
     url, home = fast_server
-    tab = Tab(browser, url)
+    tab = Tab(browser, url, *where)
     try:
+        yield tab, home
+    finally:
+        tab.close()
+        _cancel_active(home)
+
+
+def test_a_demo_click_followed_at_once_by_a_link_queues_all_three_runs(browser, fast_server):
+    with _visit(browser, fast_server) as (tab, home):
         # the button, then 50 ms later (in the page itself, not waiting for anything) the sidebar's Train link
         tab.page.evaluate(CLICK_THEN_LEAVE, 50)
         tab.arrive("Train")
@@ -58,30 +69,20 @@ def test_a_demo_click_followed_at_once_by_a_link_queues_all_three_runs(browser, 
         runs = store.runs()
         assert sorted(runs["variant"]) == ["additive", "dot", "none"], runs[["variant", "status"]]
         assert not tab.errors
-    finally:
-        tab.close()
-        _cancel_active(home)
 
 
 def test_train_short_test_long_queues_nine_runs(browser, fast_server):
-    url, home = fast_server
-    before = set(RunStore(home).runs()["id"])
-    tab = Tab(browser, url)
-    try:
+    before = set(RunStore(fast_server[1]).runs()["id"])
+    with _visit(browser, fast_server) as (tab, home):
         tab.page.get_by_role("button", name="Train short, test long").click()
         tab.page.get_by_text("Queued 9 run(s)").wait_for()
         new = RunStore(home).runs().query("id not in @before")
         assert len(new) == 9 and (new["status"].isin(ACTIVE)).all(), new[["variant", "status"]]
         assert not tab.errors
-    finally:
-        tab.close()
-        _cancel_active(home)
 
 
 def test_a_reload_keeps_the_visitors_limit_and_the_slide_style(browser, fast_server):
-    url, home = fast_server
-    tab = Tab(browser, url, "Train", "/train")
-    try:
+    with _visit(browser, fast_server, "Train", "/train") as (tab, home):
         tab.page.locator('[data-testid="stSidebar"]').get_by_text("Slide style").click()
         tab.settle()
         queue = tab.page.get_by_role("button", name="Queue runs")
@@ -101,6 +102,3 @@ def test_a_reload_keeps_the_visitors_limit_and_the_slide_style(browser, fast_ser
         # a reload of /train makes Streamlit's client search for the server's base path, logging each 404
         # of that search as a console error (as test_browser_access.py's deep link); any other error counts
         assert not [e for e in tab.errors if not re.search(r"404 .*/train/_stcore/", e)], tab.errors
-    finally:
-        tab.close()
-        _cancel_active(home)
