@@ -5,16 +5,12 @@ every setting a shared server reads from its environment.
 """
 
 
-import os
-
-
 def main() -> None:
     import streamlit as st
 
     # An emoji favicon is drawn by the browser itself; without one, Streamlit shows the page's Material icon,
     # which every visitor's browser fetches from fonts.gstatic.com (failing on an offline lecture network).
     st.set_page_config(layout="wide", page_title="Attention Lab", page_icon="🔍")
-    lecture = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pages", "lecture.py")
     page = st.navigation([  # first, before the slow imports: the browser shows these links at once
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("pages/data.py", title="Data", icon=":material/dataset:"),
@@ -24,8 +20,8 @@ def main() -> None:
         st.Page("pages/curves.py", title="Curves", icon=":material/show_chart:"),
         st.Page("pages/runs.py", title="Runs", icon=":material/table_rows:"),
         st.Page("pages/playground.py", title="Playground", icon=":material/calculate:"),
-    ] + ([st.Page("pages/lecture.py", title="Lecture view", icon=":material/co_present:")]
-         if os.path.exists(lecture) else []))  # the projector view, once helper "pages" has added it
+        st.Page("pages/lecture.py", title="Lecture view", icon=":material/co_present:"),  # the projector view
+    ])
 
     # After the links: pandas and the run store load on a server's first page view. Never torch: no page
     # that only reads imports it (tests/app/test_torch_free.py), so the first visitor is not kept waiting.

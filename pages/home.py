@@ -36,7 +36,7 @@ with right:
     server = state.settings()
     demo = ds.lecture_configs(server.demo_preset, server.demo_epochs)
     length_demo = length_configs()
-    lecture_view = frame.lecture_page()
+    lecture_view = frame.LECTURE_PAGE
     refused = admin.show_refusal("train")
 
     st.subheader("Lecture demo")

@@ -114,7 +114,7 @@ with st.container(border=True):
     refused = admin.show_refusal("train")
     st.button("Queue runs", key="train.queue_button", type="primary", icon=":material/play_arrow:",
               disabled=bool(refused), help=refused, on_click=_queue)
-    actions.show_outcome("train", frame.lecture_page())
+    actions.show_outcome("train", frame.LECTURE_PAGE)
 
 
 def live(watching: bool, sidebar_line: str, page_run: list) -> None:

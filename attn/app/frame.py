@@ -52,12 +52,7 @@ def require_frame() -> None:
     st.stop()
 
 
-LECTURE_PAGE = "pages/lecture.py"  # the projector view of one study (helper "pages" builds it)
-
-
-def lecture_page() -> str | None:
-    """The Lecture view's page file when this release has one (dashboard.py lists it then), else None."""
-    return LECTURE_PAGE if os.path.exists(os.path.join(os.path.dirname(ENTRY), LECTURE_PAGE)) else None
+LECTURE_PAGE = "pages/lecture.py"  # the projector view of one study, linked with ?study=ID
 
 
 def keep_widget_values() -> None:
