@@ -14,6 +14,10 @@ it), the bytes from `pyarrow.Table.from_pandas` written as an IPC stream. The ch
 st.altair_chart's only in its datasets' names. tests/app/test_compat.py fails, naming the private
 path and the Streamlit version, as soon as either private function is gone or behaves differently.
 
+The per-visitor queue limit tells browsers apart by Streamlit's XSRF cookie (`xsrf_cookie`, `xsrf_token`):
+its name and Tornado's "2|mask|token xor mask|time" layout are implementation details, kept here; a
+cookie in another layout counts as a whole, so an upgrade can only make reloads count as new visitors.
+
 (The frame once also set the private `PagesManager.uses_pages_directory`; the public `st.navigation`
 in dashboard.py sets it, see `frame.require_frame`.)
 """
@@ -133,3 +137,24 @@ def _fall_back(path: str, exc: Exception) -> None:
 if _private_spec is None or _private_arrow is None:
     log.warning("Streamlit %s lacks %s; charts are converted the public way (attn/app/compat.py)", st.__version__,
                 " and ".join(p for p in PRIVATE if not available(p)))
+
+
+# Streamlit's XSRF cookie (server.enableXsrfProtection, on in .streamlit/config.toml): one random token per
+# browser, kept across reloads and tabs; its value is "2|mask|token xor mask|time" and only the mask changes.
+XSRF_COOKIE = "_streamlit_xsrf"
+
+
+def xsrf_cookie() -> str | None:
+    """This browser's XSRF cookie as the page's request carried it, or None."""
+    cookie = st.context.cookies.get(XSRF_COOKIE)
+    return cookie if isinstance(cookie, str) else None
+
+
+def xsrf_token(cookie: str) -> str:
+    """The cookie's token without its per-response mask (the same across reloads); another layout: the cookie."""
+    parts = cookie.strip("\"'").split("|")
+    try:
+        mask, masked = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
+        return bytes(b ^ mask[i % len(mask)] for i, b in enumerate(masked)).hex()
+    except (IndexError, ValueError, ZeroDivisionError):
+        return cookie

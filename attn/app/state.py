@@ -19,6 +19,7 @@ import os
 import pandas as pd
 import streamlit as st
 
+from attn.app import compat
 from attn.config import ConfigError
 from attn.records import Decode
 from attn.runs.estimate import estimate_runs
@@ -55,9 +56,6 @@ def runner() -> JobRunner:
     return _runner(str(home()))
 
 
-# Streamlit's XSRF cookie (server.enableXsrfProtection, on in .streamlit/config.toml): one random token per
-# browser, kept across reloads and tabs; its value is "2|mask|token xor mask|time" and only the mask changes.
-XSRF_COOKIE = "_streamlit_xsrf"
 SHARED_VISITOR = "everyone"  # no cookie and no address (localhost, tests): one limit for all of them
 
 
@@ -70,22 +68,15 @@ def session_id() -> str:
     visitor who clears cookies in a private window gets a new one.
     """
     if "session_id" not in st.session_state:
-        cookie, address = st.context.cookies.get(XSRF_COOKIE), st.context.ip_address
-        st.session_state["session_id"] = visitor_key(cookie if isinstance(cookie, str) else None,
-                                                     address if isinstance(address, str) else None)
+        cookie, address = compat.xsrf_cookie(), st.context.ip_address
+        st.session_state["session_id"] = visitor_key(cookie, address if isinstance(address, str) else None)
     return st.session_state["session_id"]
 
 
 def visitor_key(xsrf_cookie: str | None, ip_address: str | None) -> str:
     """A 12-hex-digit visitor key from the XSRF cookie's token (else the address); SHARED_VISITOR without both."""
     if xsrf_cookie:
-        parts = xsrf_cookie.strip("\"'").split("|")
-        try:  # the token without its per-response mask: the same across every reload
-            mask, masked = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
-            secret = bytes(b ^ mask[i % len(mask)] for i, b in enumerate(masked)).hex()
-        except (IndexError, ValueError, ZeroDivisionError):
-            secret = xsrf_cookie  # another format: the cookie as a whole
-        return "c" + hashlib.sha256(secret.encode()).hexdigest()[:11]
+        return "c" + hashlib.sha256(compat.xsrf_token(xsrf_cookie).encode()).hexdigest()[:11]
     if ip_address:
         return "a" + hashlib.sha256(ip_address.encode()).hexdigest()[:11]
     return SHARED_VISITOR
