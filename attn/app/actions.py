@@ -55,12 +55,11 @@ def submit_all(configs, study: str | None = None, kind: str = "train") -> Submit
 
 
 def _record_study(name: str | None, kind: str, run_ids: list[str]) -> str | None:
-    """The study id of one click's runs, or None (no name, or a store without studies yet)."""
-    add_study = getattr(store(), "add_study", None)  # RunStore.add_study (api.md: studies)
-    if name is None or add_study is None:
+    """The study id of one click's runs, or None (no name, or it could not be stored)."""
+    if name is None:
         return None
     try:
-        return add_study(name, kind, run_ids)
+        return store().add_study(name, kind, run_ids)
     except (StoreError, ValueError, TypeError):  # the runs are queued: a missing study only loses the link
         log.exception("recording study %r of %d runs failed", name, len(run_ids))
         return None

@@ -1,5 +1,5 @@
 """The comparison picker of Compare and Attention: runs trained with the same settings (a comparison group)
-and studies (the runs one click queued, api.md), with a default that a newer run cannot take over.
+and studies (the runs one click queued, attn.runs.studies), with a default that a newer run cannot take over.
 
 The default is the comparison in the URL (?group=), else the study this visitor just queued, else the
 newest lecture study, else the newest group (attn.viz.groups.default_choice); the choice is written back
@@ -50,10 +50,7 @@ def queued_study() -> str | None:
 def _studies(path: str, version: str) -> tuple:
     """The newest studies (attn.runs.studies.Study) of the store at `version`, newest first: read only."""
     store = state.store()
-    listing = getattr(store, "studies", None)  # RunStore.studies (api.md), once helper "identity" lands it
-    if listing is None:
-        return ()
-    return tuple(store.study(i) for i in listing().head(MAX_STUDIES)["id"])
+    return tuple(store.study(i) for i in store.studies().head(MAX_STUDIES)["id"])
 
 
 def studies() -> tuple:
