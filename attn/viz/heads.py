@@ -16,7 +16,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from attn.viz.maps import _as_matrix, _cell, _label_expr, _weight_scale, _x_token_axis, attention_heatmap
+from attn.viz.maps import as_matrix, cell_pixels, label_expr, weight_scale, x_token_axis, attention_heatmap
 from attn.viz.theme import inline_data, message_chart, require_columns, styled, theme
 
 # the three kinds of attention, in the order they are listed, with their names on the charts
@@ -28,7 +28,7 @@ KIND_SHAPES = {"encoder": "circle", "decoder": "square", "cross": "triangle-up"}
 
 
 def _heads_array(weights, rows: Sequence[str], cols: Sequence[str], builder: str) -> np.ndarray:
-    array = _as_matrix(weights)
+    array = as_matrix(weights)
     if array.ndim != 4 or array.shape[2:] != (len(rows), len(cols)):
         raise ValueError(f"{builder}: weights must be (layers, heads, {len(rows)}, {len(cols)}) for "
                          f"{len(rows)} row and {len(cols)} column tokens, got {array.shape}")
@@ -52,17 +52,17 @@ def head_grid(row_tokens: Sequence[str], col_tokens: Sequence[str], weights, kin
                           "s": s_idx.ravel(), "weight": array.ravel()})
     cells["column token"] = [cols[s] for s in cells["s"]]
     cells["row token"] = [rows[t] for t in cells["t"]]
-    cell = _cell(len(cols), len(rows), th, budget=1.0 / max(heads, 1))
+    cell = cell_pixels(len(cols), len(rows), th, budget=1.0 / max(heads, 1))
     y_title = "source" if kind == "encoder" else "output"
     x_title = "output" if kind == "decoder" else "source"
     tooltip = [alt.Tooltip("layer:O"), alt.Tooltip("head:O"), alt.Tooltip("row token:N", title=y_title),
                alt.Tooltip("column token:N", title=x_title), alt.Tooltip("weight:Q", format=".3f")]
     panel = alt.Chart().mark_rect().encode(
-        x=alt.X("s:O", sort="ascending", axis=_x_token_axis(cols, cell, th, x_title)),
-        y=alt.Y("t:O", sort="ascending", axis=alt.Axis(title=y_title, labelExpr=_label_expr(rows),
+        x=alt.X("s:O", sort="ascending", axis=x_token_axis(cols, cell, th, x_title)),
+        y=alt.Y("t:O", sort="ascending", axis=alt.Axis(title=y_title, labelExpr=label_expr(rows),
                                                        labelOverlap=False, labelLimit=th.label_limit,
                                                        ticks=False, domain=False)),
-        color=alt.Color("weight:Q", scale=_weight_scale(), legend=alt.Legend(title="weight")),
+        color=alt.Color("weight:Q", scale=weight_scale(), legend=alt.Legend(title="weight")),
         tooltip=tooltip).properties(width=alt.Step(cell), height=alt.Step(cell))
     label = title or f"{KIND_LABELS[kind]}: {layers} layer{'s' * (layers > 1)} x {heads} head{'s' * (heads > 1)}"
     chart = alt.layer(panel, data=inline_data(cells)).facet(

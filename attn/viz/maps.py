@@ -15,42 +15,42 @@ from attn.viz.theme import (DIVERGING_SCHEME, GOLD_COLOR, HEATMAP_DOMAIN, HEATMA
                             inline_data, message_chart, message_panel, require_columns, styled, theme)
 
 
-def _as_matrix(weights) -> np.ndarray:
+def as_matrix(weights) -> np.ndarray:
     """Weights (an array, nested lists or a torch tensor) as float64 numbers."""
     if hasattr(weights, "detach"):  # a torch tensor, without importing torch here
         weights = weights.detach().cpu().float().numpy()
     return np.asarray(weights, dtype=np.float64)
 
 
-def _label_expr(labels: Sequence[str]) -> str:
+def label_expr(labels: Sequence[str]) -> str:
     """Vega expression mapping an index tick to its token, so repeated tokens stay separate columns."""
     # JSON string literals are Vega expression literals, except for raw U+2028/U+2029, which must be escaped.
     literal = json.dumps([str(t) for t in labels], ensure_ascii=False)
     return literal.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029") + "[datum.value]"
 
 
-def _cell(n_cols: int, n_rows: int, th: Theme, budget: float = 1.0) -> int:
+def cell_pixels(n_cols: int, n_rows: int, th: Theme, budget: float = 1.0) -> int:
     """Pixels per token: large for short sentences, never below one line of label text."""
     fit = int(th.width * budget / max(n_cols, n_rows, 1))
     return max(th.cell_min, min(th.cell_max, fit))
 
 
-def _x_token_axis(labels: Sequence[str], cell: int, th: Theme, title: str) -> alt.Axis:
+def x_token_axis(labels: Sequence[str], cell: int, th: Theme, title: str) -> alt.Axis:
     # -45 degree labels need ~1.5 font heights of step to clear each other; -90 needs one. The cell
     # size guarantees that spacing, so overlap removal stays off: Vega's bounding boxes of rotated
     # labels overlap even when the text does not, and it would drop every other source word.
     angle = -45 if cell >= 1.5 * th.label + 2 else -90
-    return alt.Axis(title=title, orient="top", labelExpr=_label_expr(labels), labelAngle=angle,
+    return alt.Axis(title=title, orient="top", labelExpr=label_expr(labels), labelAngle=angle,
                     labelAlign="left", labelBaseline="middle", labelOverlap=False,
                     labelLimit=th.label_limit, labelPadding=4, ticks=False, domain=False)
 
 
 def _y_token_axis(labels: Sequence[str], th: Theme, title: str) -> alt.Axis:
-    return alt.Axis(title=title, labelExpr=_label_expr(labels), labelOverlap=False,
+    return alt.Axis(title=title, labelExpr=label_expr(labels), labelOverlap=False,
                     labelLimit=th.label_limit, ticks=False, domain=False)
 
 
-def _weight_scale() -> alt.Scale:
+def weight_scale() -> alt.Scale:
     """The colour scale of attention weights, 0..1, shared by every heatmap."""
     return alt.Scale(domain=HEATMAP_DOMAIN, range=HEATMAP_RANGE, clamp=True, interpolate="lab")
 
@@ -61,7 +61,7 @@ def _heatmap(src_tokens, out_tokens, weights, gold, title: str, th: Theme, style
     if weights is None:
         return message_panel("this model has no attention weights", style, width=th.width // 2,
                         height=th.height // 3, title=title)
-    matrix = _as_matrix(weights)
+    matrix = as_matrix(weights)
     if matrix.ndim != 2 or matrix.shape != (len(out_tokens), len(src_tokens)):
         raise ValueError(f"attention_heatmap: weights must be (T, S) = ({len(out_tokens)}, {len(src_tokens)}) "
                          f"for {len(out_tokens)} output and {len(src_tokens)} source tokens, got {matrix.shape}")
@@ -73,14 +73,14 @@ def _heatmap(src_tokens, out_tokens, weights, gold, title: str, th: Theme, style
     cells["source"] = [src_tokens[s] for s in cells["s"]]
     cells["output"] = [out_tokens[t] for t in cells["t"]]
     cells["gold"] = [(t, s) in gold for t, s in zip(cells["t"], cells["s"])]
-    cell = _cell(len(src_tokens), len(out_tokens), th, budget)
-    x = alt.X("s:O", sort="ascending", axis=_x_token_axis(src_tokens, cell, th, "source"))
+    cell = cell_pixels(len(src_tokens), len(out_tokens), th, budget)
+    x = alt.X("s:O", sort="ascending", axis=x_token_axis(src_tokens, cell, th, "source"))
     y = alt.Y("t:O", sort="ascending", axis=_y_token_axis(out_tokens, th, "output"))
     tooltip = [alt.Tooltip("source:N"), alt.Tooltip("output:N"), alt.Tooltip("weight:Q", format=".3f"),
                alt.Tooltip("s:O", title="source position"), alt.Tooltip("t:O", title="output position")]
     rect = alt.Chart().mark_rect().encode(
         x=x, y=y, tooltip=tooltip,
-        color=alt.Color("weight:Q", scale=_weight_scale(),
+        color=alt.Color("weight:Q", scale=weight_scale(),
                         legend=alt.Legend(title="weight", gradientLength=max(80, min(200, cell * len(out_tokens))))))
     layers = [rect]
     subtitle = None
@@ -117,7 +117,7 @@ def panel_width(src_tokens: Sequence[str], out_tokens: Sequence[str], th: Theme,
     the axis title, and the slanted source labels reaching past its last column."""
     def text_px(tokens):  # ~0.6 em per character, cut at the axis's label limit
         return min(th.label_limit, int(0.6 * th.label * max((len(str(t)) for t in tokens), default=0)) + 8)
-    return (_cell(len(src_tokens), len(out_tokens), th, budget) * len(src_tokens) + text_px(out_tokens)
+    return (cell_pixels(len(src_tokens), len(out_tokens), th, budget) * len(src_tokens) + text_px(out_tokens)
             + 2 * th.axis_title + int(0.7 * text_px(src_tokens[-1:])))
 
 
@@ -194,7 +194,7 @@ def matrix_heatmap(matrix, row_labels: Sequence[str] | None = None, col_labels: 
     12 x 12 cells.
     """
     th = theme(style)
-    m = _as_matrix(matrix)
+    m = as_matrix(matrix)
     if m.ndim == 1:
         m = m[None, :]
     if m.ndim != 2 or m.size == 0:
@@ -207,16 +207,16 @@ def matrix_heatmap(matrix, row_labels: Sequence[str] | None = None, col_labels: 
     cells = pd.DataFrame({"r": r_idx.ravel(), "c": c_idx.ravel(), "value": m.ravel()})
     cells["row"], cells["col"] = [rows[r] for r in cells["r"]], [cols[c] for c in cells["c"]]
     if np.nanmin(m) >= 0 and np.nanmax(m) <= 1:
-        scale, dark = _weight_scale(), "datum.value > 0.65"  # black text keeps more contrast below that
+        scale, dark = weight_scale(), "datum.value > 0.65"  # black text keeps more contrast below that
     else:
         bound = float(np.nanmax(np.abs(m))) or 1.0
         scale = alt.Scale(scheme=DIVERGING_SCHEME, domain=[-bound, bound], domainMid=0)
         dark = f"abs(datum.value) > {0.7 * bound}"
     write = m.shape[0] <= 12 and m.shape[1] <= 12 if values is None else values
-    cell = int(th.text * 3.6) if write else _cell(m.shape[1], m.shape[0], th, 0.6)
-    x = alt.X("c:O", axis=alt.Axis(title=None, orient="top", labelExpr=_label_expr(cols), labelAngle=0,
+    cell = int(th.text * 3.6) if write else cell_pixels(m.shape[1], m.shape[0], th, 0.6)
+    x = alt.X("c:O", axis=alt.Axis(title=None, orient="top", labelExpr=label_expr(cols), labelAngle=0,
                                    labelOverlap="greedy", labelLimit=th.label_limit, ticks=False, domain=False))
-    y = alt.Y("r:O", axis=alt.Axis(title=None, labelExpr=_label_expr(rows), labelOverlap="greedy",
+    y = alt.Y("r:O", axis=alt.Axis(title=None, labelExpr=label_expr(rows), labelOverlap="greedy",
                                    labelLimit=th.label_limit, ticks=False, domain=False))
     tooltip = [alt.Tooltip("row:N"), alt.Tooltip("col:N", title="column"), alt.Tooltip("value:Q", format=".3f")]
     layers = [alt.Chart().mark_rect(stroke="white", strokeWidth=1).encode(
