@@ -73,12 +73,8 @@ def positions_panel(sty: str) -> None:
     effects = position_view.position_effects(query, last_key, d_model=d_model, heads=heads, max_positions=int(rows),
                                              mode=mode, tables=tables)
     notes = panels.position_notes(query, last_key, int(rows), mode == CAUSAL, list(tables), alibi_slopes(heads))
-    build = getattr(charts, "position_effects_chart", None)  # the charts index lists it once its owner adds it
-    if build is not None:
-        render.show_chart(build, effects, query, style=sty, notes=notes, max_positions=int(rows),
-                          key="playground.positions", name="positional-encodings")
-    else:
-        st.altair_chart(panels.position_effects_chart(effects, query, sty, notes, int(rows)), key="playground.positions_chart")
+    render.show_chart(charts.position_effects_chart, effects, query, style=sty, notes=notes, max_positions=int(rows),
+                      key="playground.positions", name="positional-encodings")
     st.caption(f"RoPE per head of D / heads = {d_model // heads} dimensions with q = k = (1, …, 1)/√d; "
                "sinusoidal and learned: the dot product of the two position vectors; ALiBi, T5: the bias added "
                "to the score. A learned table has nothing past its last row: the models clamp every later "
@@ -132,11 +128,11 @@ if result.empty_rows.any():
 
 first, second = st.columns(2), st.columns(2)
 sty = frame.style()
-panels = [(first[0], result.scores, "q", "k", "scores QKᵀ" + (" / √d" if scaled else ""), "playground.scores"),
+matrix_panels = [(first[0], result.scores, "q", "k", "scores QKᵀ" + (" / √d" if scaled else ""), "playground.scores"),
           (first[1], result.weights, "q", "k", "weights = softmax(scores), masked", "playground.weights"),
           (second[0], V, "k", "v", "V (values)", "playground.values"),
           (second[1], result.output, "q", "v", "output = weights · V", "playground.output")]
-for column, matrix, rows, cols, title, key in panels:
+for column, matrix, rows, cols, title, key in matrix_panels:
     with column:
         table = ds.matrix_frame(matrix, rows, cols)
         render.show_chart(charts.matrix_heatmap, matrix, list(table.index), list(table.columns), title=title,

@@ -17,22 +17,31 @@ styles, the one colour per variant (Okabe-Ito, colour-blind-safe) and the shared
              attention_grid       several heatmaps with one colour scale
              matrix_heatmap       a small matrix with its numbers written in (Playground)
              entropy_vs_dim       softmax entropy against d, scaled and unscaled (Playground)
+    heads    head_grid            a Transformer's layers x heads maps of one attention kind
+             head_average         one layer's mean over heads, as an attention map
+             head_summary         entropy against mean attention distance, one point per head
+    playground position_effects_chart  each positional encoding's term in one query's scores (Playground)
     theme    message_chart        a chart that only says a line of text
              variant_scale        the fixed colour scale of the variants
              rows_json            a frame's rows as the charts inline them
     export   to_png, to_svg, save render offline with vl-convert
+    animate  attention_frames, render_frames, save_animation   checkpoints as a GIF or MP4 (Pillow, ffmpeg)
 """
 from __future__ import annotations
 
+from attn.viz.animate import attention_frames, render_frames, save_animation
 from attn.viz.export import save, to_png, to_svg
+from attn.viz.heads import head_average, head_grid, head_summary
 from attn.viz.length import BAND, bucket_summary, length_histogram, metric_by_bucket
 from attn.viz.loss import LOSS_X, MAX_POINTS_PER_RUN, live_loss_chart, live_loss_parts, loss_curves, loss_long, smooth
 from attn.viz.maps import attention_grid, attention_heatmap, entropy_vs_dim, matrix_heatmap
+from attn.viz.playground import position_effects_chart
 from attn.viz.theme import (DIVERGING_SCHEME, HEATMAP_DOMAIN, HEATMAP_RANGE, STYLES, VARIANT_COLORS, VARIANT_ORDER,
                             message_chart, rows_json, variant_scale)
 
 __all__ = ["BAND", "DIVERGING_SCHEME", "HEATMAP_DOMAIN", "HEATMAP_RANGE", "LOSS_X", "MAX_POINTS_PER_RUN", "STYLES",
-           "VARIANT_COLORS", "VARIANT_ORDER", "attention_grid", "attention_heatmap", "bucket_summary",
-           "entropy_vs_dim", "length_histogram", "live_loss_chart", "live_loss_parts", "loss_curves", "loss_long",
-           "matrix_heatmap", "message_chart", "metric_by_bucket", "rows_json", "save", "smooth", "to_png", "to_svg",
+           "VARIANT_COLORS", "VARIANT_ORDER", "attention_frames", "attention_grid", "attention_heatmap", "bucket_summary",
+           "entropy_vs_dim", "head_average", "head_grid", "head_summary", "length_histogram", "live_loss_chart", "live_loss_parts", "loss_curves", "loss_long",
+           "matrix_heatmap", "message_chart", "metric_by_bucket", "position_effects_chart", "render_frames",
+           "rows_json", "save", "save_animation", "smooth", "to_png", "to_svg",
            "variant_scale"]
