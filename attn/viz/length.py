@@ -6,9 +6,10 @@ from typing import Mapping, Sequence
 import altair as alt
 import pandas as pd
 
-from attn.config import MODEL_ORDER, VARIANTS
+from attn.config import VARIANTS
 from attn.records import METRIC_LABELS
 from attn.viz.theme import BAR_COLOR, inline_data, message_chart, require_columns, styled, theme, variant_color
+from attn.viz.theme import present as in_model_order
 
 BAND = {"minmax": "min–max over seeds", "std": "±1 std over seeds"}
 MIN_SENTENCES = 30   # a bucket with fewer test sentences is drawn hollow: too few to trust its score
@@ -26,8 +27,7 @@ def parameter_note(params: Mapping[str, int], present=None) -> str | None:
     counts = {v: int(n) for v, n in params.items() if n is not None and n == n and (present is None or v in present)}
     if not counts or not any(v in VARIANTS for v in counts) or all(v in VARIANTS for v in counts):
         return None
-    order = {v: i for i, v in enumerate(MODEL_ORDER)}
-    listed = ", ".join(f"{v} {counts[v] / 1000:.1f}k" for v in sorted(counts, key=lambda v: order.get(v, len(order))))
+    listed = ", ".join(f"{v} {counts[v] / 1000:.1f}k" for v in in_model_order(counts))
     ratio = max(counts.values()) / max(1, min(counts.values()))
     verdict = (f"within {PARAMS_TOLERANCE:.0%} of each other" if ratio <= 1 + PARAMS_TOLERANCE
                else f"NOT within {PARAMS_TOLERANCE:.0%}: the largest has {ratio:.1f}x the smallest")
