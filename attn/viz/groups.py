@@ -14,6 +14,12 @@ import pandas as pd
 from attn.config import MODEL_ORDER
 
 
+def in_model_order(labels) -> list[str]:
+    """The distinct labels in MODEL_ORDER, any others after them, sorted."""
+    seen = set(labels)
+    return [v for v in MODEL_ORDER if v in seen] + sorted(seen - set(MODEL_ORDER))
+
+
 def comparison_key(config: Mapping) -> str:
     """Hash of a run's config without its variant and seed: runs with equal keys are comparable."""
     cfg = json.loads(json.dumps(config))
@@ -61,7 +67,7 @@ def comparison_groups(runs: pd.DataFrame, configs: Mapping[str, Mapping]) -> pd.
         present = set(group["variant"])
         label = f"{comparison_label(first['task'], configs[first['id']])} · {seeds_per_model(group)}"
         rows.append({"key": key, "label": label,
-                     "variants": [v for v in MODEL_ORDER if v in present] + sorted(present - set(MODEL_ORDER)),
+                     "variants": in_model_order(present),
                      "seeds": sorted(int(s) for s in set(group["seed"])), "runs": len(group),
                      "finished": group["finished"].max(), "style": first["style"], "task": first["task"]})
     return pd.DataFrame(rows, columns=columns).sort_values("finished", ascending=False, kind="stable",
@@ -77,8 +83,7 @@ def seeds_per_model(runs: pd.DataFrame) -> str:
     if counts.nunique() == 1:
         n = int(counts.iloc[0])
         return "1 seed" if n == 1 else f"{n} seeds each"
-    order = [v for v in MODEL_ORDER if v in counts.index] + sorted(set(counts.index) - set(MODEL_ORDER))
-    return "seeds per model: " + ", ".join(f"{v} {int(counts[v])}" for v in order)
+    return "seeds per model: " + ", ".join(f"{v} {int(counts[v])}" for v in in_model_order(counts.index))
 
 
 def latest_runs(runs: pd.DataFrame, configs: Mapping[str, Mapping], key: str,
@@ -117,7 +122,7 @@ def study_of(option: str | None) -> str | None:
 
 def study_label(name: str, created: str, runs: pd.DataFrame) -> str:
     """'Lecture demo · 2026-12-01 00:12 · none, additive, dot · 1 seed' for a picker; runs: its done runs."""
-    models = [v for v in MODEL_ORDER if v in set(runs["variant"])] + sorted(set(runs["variant"]) - set(MODEL_ORDER))
+    models = in_model_order(runs["variant"])
     shown = ", ".join(models[:5]) + (f" and {len(models) - 5} more" if len(models) > 5 else "")
     return f"{name} · {str(created)[:16].replace('T', ' ')} · {shown} · {seeds_per_model(runs)}"
 
