@@ -64,7 +64,7 @@ def run_configs(args) -> list[RunConfig]:
     encoding). Otherwise the RNN family trains each of --variants (default none,additive,dot) and the
     Transformer family each of --positions (default: the preset's); the other of the two flags is an error.
     """
-    from attn.runs.plans import parse_seeds  # "0", "0,1,2" or "0-2"
+    from attn.runs.plans import LECTURE_VARIANTS, parse_seeds  # seeds: "0", "0,1,2" or "0-2"
     seeds = parse_seeds(args.seeds)
     if not seeds:
         raise ConfigError(f"--seeds: no seed in {args.seeds!r}; write e.g. 0 or 0,1,2 or 0-2")
@@ -84,10 +84,7 @@ def run_configs(args) -> list[RunConfig]:
     if positions is not None:
         raise ConfigError("--positions chooses a Transformer's positional encoding; add --family transformer "
                           f"(the RNN family is chosen by --variants, from: {', '.join(VARIANTS)})")
-    return [base.with_variant(v, seed=seed) for seed in seeds for v in variants or DEFAULT_VARIANTS]
-
-
-DEFAULT_VARIANTS = ("none", "additive", "dot")
+    return [base.with_variant(v, seed=seed) for seed in seeds for v in variants or LECTURE_VARIANTS]
 
 
 def _names(text: str | None) -> list[str] | None:
