@@ -12,7 +12,8 @@ from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from attn.config import PRESETS, VARIANTS, ConfigError, DataConfig, ModelConfig, RunConfig, TrainConfig
+from attn.config import (PRESETS, VARIANTS, ConfigError, DataConfig, ModelConfig, RunConfig, TrainConfig,
+                         length_configs)
 from attn.data.pairs import parse_edges
 from attn.data.tasks import TASKS
 
@@ -27,6 +28,19 @@ def lecture_configs(preset: str = DEFAULT_PRESET, epochs: int | None = None) -> 
     if epochs is not None:
         base = dataclasses.replace(base, train=dataclasses.replace(base.train, epochs=int(epochs)))
     return [base.with_variant(v) for v in LECTURE_VARIANTS]
+
+
+def demo_kind(configs: Sequence[RunConfig]) -> str | None:
+    """"lecture" or "length" when `configs` are exactly that one-click demo's models (any seeds: with
+    --seeds they are its bands), else None. A study of such runs opens on the Lecture view, wherever
+    it was queued from (Home, `train --preset lecture`, `preload`)."""
+    def models(runs):  # the configs' keys with the seed left out
+        return {dataclasses.replace(cfg, seed=0).key() for cfg in runs}
+    keys = models(configs)
+    for kind, demo in (("lecture", lecture_configs()), ("length", length_configs())):
+        if keys == models(demo):
+            return kind
+    return None
 
 
 def parse_seeds(text: str) -> list[int]:

@@ -172,3 +172,16 @@ def test_no_store_removes_the_temporary_stores_of_commands_killed_with_sigkill(t
     code, _, err = _train(tmp_path, capsys, "--preset", "tiny", "--variants", "none", "--no-store")
     assert code == 0, err
     assert sorted(p.name for p in temp.glob("attn-no-store-*")) == ["attn-no-store-in-use", "attn-no-store-not-ours"]
+
+
+def test_a_command_that_queues_the_lecture_demo_records_a_lecture_study(tmp_path, capsys):
+    """The Lecture view opens on the newest lecture study: `train --preset lecture` and `preload` are that
+    demo too, so their study has kind "lecture", not "cli" (record_study through plans.demo_kind)."""
+    from attn.cli.train import record_study
+    from attn.runs.plans import lecture_configs
+    store = RunStore(tmp_path / "home")
+    configs = lecture_configs()
+    study = record_study(store, "attn train --preset lecture", configs, store.create_runs(configs))
+    assert store.study(study).kind == "lecture"
+    other = record_study(store, "attn train --preset tiny", [preset("tiny")], store.create_runs([preset("tiny")]))
+    assert store.study(other).kind == "cli"

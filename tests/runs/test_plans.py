@@ -7,8 +7,9 @@ import pytest
 
 import attn.config
 from attn.config import PRESETS, ConfigError, DataConfig
-from attn.runs.plans import (MAX_SEEDS, FormError, config_range, data_from_param, data_param, form_fields,
-                             parse_seeds, plan_form, plan_runs, preset_values, training_config, validate_form)
+from attn.runs.plans import (MAX_SEEDS, FormError, config_range, data_from_param, data_param, demo_kind, form_fields,
+                             lecture_configs, parse_seeds, plan_form, plan_runs, preset_values, training_config,
+                             validate_form)
 
 NUMBERS = [name for name in form_fields() if name != "seeds"]
 
@@ -181,3 +182,14 @@ def test_plan_form_gives_runs_or_every_problem_never_both():
                                                                               ("dot", 1)]
     configs, problems = plan_form(data, "lecture", {**v, "seeds": "x", "variants": ["dot"], "hidden": 0})
     assert configs == [] and [p.split(":")[0] for p in problems] == ["Hidden size", "seeds"]
+
+
+def test_demo_kind_knows_the_two_demos_at_any_seeds_and_nothing_else():
+    assert demo_kind(lecture_configs()) == "lecture"
+    assert demo_kind([c.with_variant(c.model.variant, seed=s) for c in lecture_configs() for s in (0, 1)]) == "lecture"
+    assert demo_kind(attn.config.length_configs((0, 1, 2))) == "length"
+    assert demo_kind(lecture_configs()[:2]) is None  # two of the three models: not the demo
+    assert demo_kind([PRESETS["tiny"]]) is None
+    longer = [dataclasses.replace(c, train=dataclasses.replace(c.train, epochs=c.train.epochs + 1))
+              for c in lecture_configs()]
+    assert demo_kind(longer) is None  # other settings: another comparison
