@@ -8,7 +8,8 @@ import pandas as pd
 
 from attn.config import VARIANTS
 from attn.records import METRIC_LABELS
-from attn.viz.theme import BAR_COLOR, inline_data, message_chart, require_columns, styled, theme, variant_color
+from attn.viz.theme import (BAR_COLOR, family_dash, inline_data, message_chart, require_columns, styled, theme,
+                            variant_color)
 from attn.viz.theme import present as in_model_order
 
 BAND = {"minmax": "min–max over seeds", "std": "±1 std over seeds"}
@@ -150,7 +151,10 @@ def metric_by_bucket(df: pd.DataFrame, metric: str = "bleu", style: str = "scree
         band_layer = (base.transform_filter("datum.seeds >= 2").mark_area(opacity=0.18)
                       .encode(y=alt.Y("band_lo:Q", title=label), y2="band_hi:Q"))
         layers.append(band_layer)
-    layers.append(base.mark_line().encode(y=y))
+    line = base.mark_line().encode(y=y)
+    if not set(summary["variant"]) <= set(VARIANTS):  # Transformers beside RNNs: dashed, so 9 lines read apart
+        line = line.encode(strokeDash=family_dash(summary["variant"]))
+    layers.append(line)
     if few.any():
         layers += [base.transform_filter("!datum.few").mark_point(filled=True, opacity=1).encode(y=y, tooltip=tooltip),
                    base.transform_filter("datum.few").mark_point(filled=False, opacity=0.45)
