@@ -125,13 +125,19 @@ def loss_curves(df: pd.DataFrame, x: str = "step", log_y: bool = False, smoothin
     return styled(_facet_by_variant(layer, long, th, title), style)
 
 
+PANELS_PER_ROW = 4  # more models than this (the length study's nine) wrap to further rows of panels
+
+
 def _facet_by_variant(layer: alt.LayerChart, long: pd.DataFrame, th: Theme, title) -> alt.FacetChart:
+    """One panel per model in one row of the chart's width; past PANELS_PER_ROW, rows of that many."""
     shown = present(long["variant"])
-    panel = max(int((th.width - 24 * (len(shown) - 1)) / len(shown)), th.width // 4, 150)
-    return (layer.properties(width=panel, height=int(th.height * 0.8))
-            .facet(column=alt.Facet("variant:N", sort=shown, title=None,
-                                    header=alt.Header(labelFontWeight="bold")), title=title, spacing=24)
-            .resolve_scale(y="shared", x="independent"))
+    per_row = min(len(shown), PANELS_PER_ROW)
+    panel = max(int((th.width - 24 * (per_row - 1)) / per_row), th.width // 4, 150)
+    facet = alt.Facet("variant:N", sort=shown, title=None, header=alt.Header(labelFontWeight="bold"))
+    sized = layer.properties(width=panel, height=int(th.height * 0.8))
+    chart = (sized.facet(column=facet, title=title, spacing=24) if len(shown) <= PANELS_PER_ROW
+             else sized.facet(facet=facet, columns=PANELS_PER_ROW, title=title, spacing=24))
+    return chart.resolve_scale(y="shared", x="independent")
 
 
 def live_loss_chart(df: pd.DataFrame | None, style: str = "screen"):
