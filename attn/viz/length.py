@@ -1,6 +1,7 @@
 """Charts against source sentence length: a metric per length bucket (Compare), the length histogram (Data)."""
 from __future__ import annotations
 
+import textwrap
 from typing import Mapping, Sequence
 
 import altair as alt
@@ -170,9 +171,11 @@ def metric_by_bucket(df: pd.DataFrame, metric: str = "bleu", style: str = "scree
     if few.any():
         subtitle += f"; hollow: fewer than {MIN_SENTENCES} sentences"
     note = parameter_note(params or {}, present=set(summary["variant"]))
+    # nine models' counts are wider than the chart: wrap them at about the chart's width (~0.55 em a character)
+    lines = [subtitle, *textwrap.wrap(note, int(th.width / (0.55 * th.subtitle)))] if note else subtitle
     chart = alt.layer(*layers, data=inline_data(summary)).properties(
         width=th.width, height=th.height,
-        title=alt.TitleParams(f"{label} by source sentence length", subtitle=[subtitle, note] if note else subtitle))
+        title=alt.TitleParams(f"{label} by source sentence length", subtitle=lines))
     return styled(chart, style)
 
 
