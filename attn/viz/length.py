@@ -1,7 +1,6 @@
 """Charts against source sentence length: a metric per length bucket (Compare), the length histogram (Data)."""
 from __future__ import annotations
 
-import textwrap
 from typing import Mapping, Sequence
 
 import altair as alt
@@ -34,6 +33,21 @@ def parameter_note(params: Mapping[str, int], present=None) -> str | None:
     verdict = (f"within {PARAMS_TOLERANCE:.0%} of each other" if ratio <= 1 + PARAMS_TOLERANCE
                else f"NOT within {PARAMS_TOLERANCE:.0%}: the largest has {ratio:.1f}x the smallest")
     return f"parameters: {listed} ({verdict})"
+
+
+def _wrap_note(note: str, width: int) -> list[str]:
+    """parameter_note's line in lines of at most about `width` characters (nine models' counts are wider
+    than a chart), broken between models and before the verdict in brackets, never inside either."""
+    listing, verdict = note.rsplit(" (", 1)
+    models = listing.split(", ")
+    parts = [m + "," for m in models[:-1]] + [models[-1], "(" + verdict]
+    lines = [parts[0]]
+    for part in parts[1:]:
+        if len(lines[-1]) + 1 + len(part) <= width:
+            lines[-1] += " " + part
+        else:
+            lines.append(part)
+    return lines
 
 
 def describe_by_length(summary: pd.DataFrame, metric: str) -> str:
@@ -171,8 +185,7 @@ def metric_by_bucket(df: pd.DataFrame, metric: str = "bleu", style: str = "scree
     if few.any():
         subtitle += f"; hollow: fewer than {MIN_SENTENCES} sentences"
     note = parameter_note(params or {}, present=set(summary["variant"]))
-    # nine models' counts are wider than the chart: wrap them at about the chart's width (~0.55 em a character)
-    lines = [subtitle, *textwrap.wrap(note, int(th.width / (0.55 * th.subtitle)))] if note else subtitle
+    lines = [subtitle, *_wrap_note(note, int(th.width / (0.55 * th.subtitle)))] if note else subtitle
     chart = alt.layer(*layers, data=inline_data(summary)).properties(
         width=th.width, height=th.height,
         title=alt.TitleParams(f"{label} by source sentence length", subtitle=lines))
