@@ -290,3 +290,90 @@ def _copied(value):
     if isinstance(value, list):
         return [_copied(v) for v in value]
     return value
+
+
+# ------------------------------------------------------------------------------ checkpoints while training
+
+@dataclass(frozen=True)
+class BucketScore:
+    """One source-length bucket's metrics at a checkpoint: greedy decodes of (a sample of) the validation
+    split, the same metrics as the finished run's BucketRow (None where a metric has no value)."""
+
+    label: str                       # the bucket's label, e.g. "5-9" (BucketRow.bucket)
+    lo: int | None                   # shortest source length in the bucket
+    hi: int | None                   # longest source length in the bucket
+    n: int                           # validation sentences scored in the bucket
+    bleu: float | None
+    chrf: float | None = None
+    exact: float | None = None
+    token_acc: float | None = None
+    align: float | None = None       # alignment score (%) of the teacher-forced attention, gold tasks only
+    aer: float | None = None
+
+    @classmethod
+    def from_row(cls, row: BucketRow) -> "BucketScore":
+        return cls(row.bucket, row.lo, row.hi, row.n, *row.metrics())
+
+
+@dataclass(frozen=True, eq=False)
+class ProbeMap:
+    """One probe sentence's attention at a checkpoint: rows `tgt` (the reference words under teacher
+    forcing; for a typed sentence, the model's own output then), columns `src`.
+
+    weights: (T, S) float32, the cross-attention (head-averaged last layer for Transformers); None for a
+    model without attention. alignment: share (0..1) of the rows whose highest weight is on a gold-aligned
+    source word, None without gold alignments or without a map.
+    """
+
+    src: tuple[str, ...]
+    tgt: tuple[str, ...]
+    weights: np.ndarray | None
+    alignment: float | None = None
+
+    def __post_init__(self):
+        for name in ("src", "tgt"):
+            tokens = getattr(self, name)
+            if isinstance(tokens, str):
+                raise TypeError(f"ProbeMap.{name} must be a sequence of tokens, got the string {tokens!r}")
+            object.__setattr__(self, name, tuple(tokens))
+        if self.weights is not None:
+            if not isinstance(self.weights, np.ndarray) or self.weights.dtype != np.float32 or self.weights.ndim != 2:
+                raise TypeError("ProbeMap.weights must be a 2-D numpy float32 array (T, S) or None, got "
+                                f"{type(self.weights).__name__} {getattr(self.weights, 'dtype', '')}")
+            if self.weights.shape != (len(self.tgt), len(self.src)):
+                raise ValueError(f"ProbeMap.weights must be ({len(self.tgt)}, {len(self.src)}) for its tokens, "
+                                 f"got {self.weights.shape}")
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, ProbeMap):
+            return NotImplemented
+        return all(_same(getattr(self, f.name), getattr(other, f.name)) for f in dataclasses.fields(self))
+
+    __hash__ = None
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """What a run looked like at one point of its training: its metric per length bucket and its probe maps.
+
+    Made by the trainer (a TrainEvent of kind "checkpoint" carries one), kept by the store thinned to at
+    most attn.training.checkpoints.MAX_CHECKPOINTS per run (first and last always), read back by
+    `store.checkpoints(run_id)` in step order. The last one is taken after training ends, from the model
+    the run stores, so its probe maps are the finished run's.
+    """
+
+    step: int                        # optimizer steps done
+    epoch: float                     # epochs done, fractional between epoch ends (step / steps per epoch)
+    seconds: float                   # training seconds so far (checkpoint time itself not counted)
+    buckets: tuple[BucketScore, ...] = ()
+    probes: tuple[ProbeMap, ...] = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "buckets", tuple(self.buckets))
+        object.__setattr__(self, "probes", tuple(self.probes))
+
+    @property
+    def alignment(self) -> float | None:
+        """Mean alignment (0..1) of the probe maps that have one; None when none has."""
+        values = [p.alignment for p in self.probes if p.alignment is not None]
+        return sum(values) / len(values) if values else None

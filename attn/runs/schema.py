@@ -5,7 +5,8 @@
 Tables: runs (one row per run: config, status, live progress, overall metrics), curves (loss per
 step and epoch), buckets (metrics per source-length bucket), decodes (test sentences with both
 attention matrices as float16), vocabs, corpora (imported files by content hash), changes (the
-counter behind RunStore.version), studies and study_runs (the runs one click asked for). The runs'
+counter behind RunStore.version), studies and study_runs (the runs one click asked for), checkpoints
+and probe_maps (a run's bucket metrics and probe attention while it trained). The runs'
 `variant` column holds each run's model label (attn.config.MODEL_ORDER). The schema grows by appending
 to `MIGRATIONS`, never by editing one: an old store opens in a new release, and a store from a newer
 release is refused.
@@ -158,8 +159,26 @@ def _v5(db: sqlite3.Connection) -> None:
     db.execute("CREATE TRIGGER studies_added AFTER INSERT ON studies BEGIN UPDATE changes SET n = n + 1; END")
 
 
+def _v6(db: sqlite3.Connection) -> None:
+    """Checkpoints taken while a run trains (attn.records.Checkpoint): the metric per length bucket, and
+    each probe sentence's attention as float16 .npy bytes (attn.training.checkpoints.encode_map).
+
+    At most MAX_CHECKPOINTS per run (the store thins them as they come); runs stored before have none.
+    A probe map goes with its checkpoint, a checkpoint with its run (foreign keys, ON DELETE CASCADE).
+    """
+    db.execute("""CREATE TABLE checkpoints (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE, step INTEGER NOT NULL,
+        epoch REAL NOT NULL, seconds REAL NOT NULL, buckets TEXT NOT NULL,
+        PRIMARY KEY (run_id, step)) WITHOUT ROWID""")
+    db.execute("""CREATE TABLE probe_maps (
+        run_id TEXT NOT NULL, step INTEGER NOT NULL, position INTEGER NOT NULL,
+        src TEXT NOT NULL, tgt TEXT NOT NULL, weights BLOB, alignment REAL,
+        PRIMARY KEY (run_id, step, position),
+        FOREIGN KEY (run_id, step) REFERENCES checkpoints (run_id, step) ON DELETE CASCADE) WITHOUT ROWID""")
+
+
 # Append only: MIGRATIONS[k] turns schema version k into k + 1 (PRAGMA user_version).
-MIGRATIONS = [_v1, _v2, _v3, _v4, _v5]
+MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -12,6 +12,7 @@ write at the same time. `RunStore` is assembled from its parts:
     writing.py      RunWriter: new runs, training events, results, statuses, deletions, corpora
     reading.py      RunReader: frames, records, models and exports
     studies.py      StudyStore: the runs one click asked for (add_study, study, studies)
+    checkpoint_store.py  CheckpointStore: checkpoints while training (record_checkpoint, checkpoints)
 Callers import everything from here.
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ import sqlite3
 import threading
 from typing import Sequence
 
+from attn.runs.checkpoint_store import CheckpointStore
 from attn.runs.processes import process_alive, process_token
 from attn.runs.reading import RunReader
 from attn.runs.studies import Study, StudyStore
@@ -32,7 +34,7 @@ __all__ = ["RunStore", "StoreError", "Study", "home", "STATUSES", "ACTIVE", "FIN
            "SCHEMA_VERSION", "process_token", "process_alive"]
 
 
-class RunStore(RunWriter, RunReader, StudyStore):
+class RunStore(RunWriter, RunReader, StudyStore, CheckpointStore):
     """The runs in one data folder. Cheap to create; safe to use from many threads and processes."""
 
     def __init__(self, path: str | os.PathLike | None = None, flush_seconds: float = 0.5):
@@ -42,6 +44,7 @@ class RunStore(RunWriter, RunReader, StudyStore):
         self._local = threading.local()
         self._buffers: dict[str, dict] = {}
         self._buffer_lock = threading.Lock()
+        self._thinners = {}  # run id -> Thinner of the checkpoints this process records (checkpoint_store)
         try:
             (self.home / "weights").mkdir(parents=True, exist_ok=True)
             (self.home / "corpora").mkdir(exist_ok=True)

@@ -82,7 +82,13 @@ class RunWriter:
         raise StoreError("could not draw unused run ids")
 
     def record_event(self, run_id: str, event) -> None:
-        """Buffer one TrainEvent; written at most every `flush_seconds`, and at once at start/epoch/end."""
+        """Buffer one TrainEvent; written at most every `flush_seconds`, and at once at start/epoch/end.
+        A checkpoint event's Checkpoint is stored at once, thinned (CheckpointStore.record_checkpoint)."""
+        if event.kind == "checkpoint":
+            self.record_checkpoint(run_id, event.payload)
+            return
+        if event.kind == "end":
+            self.forget_checkpoints(run_id)
         now = time.monotonic()
         with self._buffer_lock:
             buffer = self._buffers.setdefault(run_id, {"rows": [], "event": None, "flushed": 0.0})

@@ -26,13 +26,14 @@ weights lie in [0, 1], where float16 keeps about 3 significant digits, a quarter
 from __future__ import annotations
 
 import io
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-import torch
 
-from attn.data.batching import TensorSplit
 from attn.data.pairs import Pair, bucket_of
+
+if TYPE_CHECKING:  # torch only where a model runs: the store thins and decodes maps without it
+    from attn.data.batching import TensorSplit
 
 MAX_CHECKPOINTS = 50
 
@@ -125,16 +126,17 @@ def choose_probes(pairs: Sequence[Pair], edges: Sequence[int]) -> list[int]:
     return chosen
 
 
-@torch.no_grad()
-def probe_attention(model, probes: TensorSplit, device="cpu") -> list[np.ndarray] | None:
+def probe_attention(model, probes: "TensorSplit", device="cpu") -> list[np.ndarray] | None:
     """The teacher-forced attention (T_ref, S) float32 of every probe, as evaluate.decode_split's
     `forced`: rows are the reference words (no </s> row), columns the real source words. None for a
     model without attention. Called between training steps: the model's mode is given back."""
+    import torch
     was_training = model.training
     model.eval()
     try:
-        src, src_len, tgt_in, _ = probes.batch(torch.arange(len(probes)), device)
-        _, weights = model(src, src_len, tgt_in)                                # (P, T_max, S_max) | None
+        with torch.no_grad():
+            src, src_len, tgt_in, _ = probes.batch(torch.arange(len(probes)), device)
+            _, weights = model(src, src_len, tgt_in)                            # (P, T_max, S_max) | None
     finally:
         model.train(was_training)
     if weights is None:

@@ -6,13 +6,13 @@ process, which receives events from its training workers) can unpickle events wi
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Callable
 
 
 @dataclass
 class TrainEvent:
-    kind: str                       # "start" | "step" | "epoch" | "end"
+    kind: str                       # "start" | "step" | "epoch" | "checkpoint" | "end"
     step: int                       # optimizer steps done
     total_steps: int                # steps planned (epochs x batches per epoch)
     epoch: int                      # epochs completed (float progress is step / steps_per_epoch)
@@ -23,9 +23,15 @@ class TrainEvent:
     tokens_per_s: float | None = None  # target tokens per second since the previous event
     eta: float | None = None        # seconds left at the current pace
     stopped: bool = False           # end event: a stop request ended training early
+    # checkpoint events: an attn.records.Checkpoint (numpy arrays and plain values, no tensors: it is
+    # pickled to the CLI's parent process and replayed on a cluster's server)
+    payload: object = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The event's numbers (the curve rows the trainer keeps); a checkpoint's payload is left out."""
+        row = asdict(replace(self, payload=None))  # asdict would deep-copy a payload's arrays
+        row.pop("payload")
+        return row
 
 
 Callback = Callable[[TrainEvent], None]
