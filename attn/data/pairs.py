@@ -90,21 +90,33 @@ def parse_edges(text: str) -> list[int]:
     return edges
 
 
-def cover_lengths(edges: Sequence[int], lengths: Sequence[int]) -> list[int]:
-    """User edges widened so that every length falls in a bucket; the number of buckets is kept.
+class OpenEdges(list):
+    """Bucket edges whose last bucket is open-ended: it holds every length from its lower edge up and is
+    labelled so ("20+"). Its upper edge is still a number (the longest length it holds + 1), so `bucket_of`
+    and a bucket's `hi` work as for any other bucket; it compares equal to the plain list of its edges."""
 
-    A bucket holds [edges[k], edges[k+1]). Sentences longer than the last edge allows go into the last
-    bucket, which becomes open-ended: its upper edge is raised to max(lengths) + 1. Sentences shorter
-    than the first edge go into the first bucket: its lower edge is lowered to min(lengths). Either way
-    the labels name what a bucket really holds ([0, 10, 20] over lengths 3..34 gives "0-9", "10-34"),
-    and bucket counts add up to the number of sentences. Edges that already cover are returned as given.
+
+def _same_kind(edges: Sequence[int], values) -> list[int]:
+    """`values` as edges of the same kind as `edges` (open-ended or not)."""
+    return OpenEdges(values) if isinstance(edges, OpenEdges) else list(values)
+
+
+def cover_lengths(edges: Sequence[int], lengths: Sequence[int]) -> list[int]:
+    """User edges made to hold every length: every sentence falls in a bucket, so counts add up to the split.
+
+    A bucket holds [edges[k], edges[k+1]). Sentences shorter than the first edge go into the first bucket:
+    its lower edge is lowered to min(lengths) ([5, 10, 20] over 2..19 gives "2-9", "10-19"). Sentences as
+    long as the last edge or longer get one more bucket, open-ended (OpenEdges): [0, 10, 20] over lengths
+    3..34 gives "0-9", "10-19", "20+", its upper edge max(lengths) + 1. Edges that already cover are
+    returned as given.
     """
     edges = list(edges)
     if len(edges) < 2:
         raise ValueError(f"bucket edges need at least two numbers, got {edges!r}")
     if lengths:
         edges[0] = min(edges[0], min(lengths))
-        edges[-1] = max(edges[-1], max(lengths) + 1)
+        if max(lengths) + 1 > edges[-1]:
+            return OpenEdges([*edges, max(lengths) + 1])
     return edges
 
 
@@ -128,8 +140,10 @@ def bucket_of(length: int, edges: Sequence[int]) -> int | None:
 
 
 def bucket_label(edges: Sequence[int], k: int) -> str:
-    """Human label of bucket k, inclusive on both ends: "10-19"."""
+    """Human label of bucket k, inclusive on both ends: "10-19"; the open last bucket of OpenEdges: "20+"."""
     lo, hi = edges[k], edges[k + 1] - 1
+    if isinstance(edges, OpenEdges) and k == len(edges) - 2:
+        return f"{lo}+"
     return f"{lo}" if lo == hi else f"{lo}-{hi}"
 
 
@@ -144,9 +158,9 @@ def split_at_training(edges: list[int], data: ParallelData, automatic: bool) -> 
     """
     cut = max(len(p.src) for p in data.train) + 1
     if not edges[0] < cut < edges[-1]:
-        return list(edges)
+        return _same_kind(edges, edges)
     if not automatic:
-        return sorted(set(edges) | {cut})
+        return _same_kind(edges, sorted(set(edges) | {cut}))  # an open last bucket stays open past the cut
     lo, hi, n = edges[0], edges[-1] - 1, len(edges) - 1
     n_seen = min(max(1, round(n * (cut - lo) / (hi + 1 - lo))), max(1, n - 1))
     return bucket_edges([lo, cut - 1], n_seen) + bucket_edges([cut, hi], max(1, n - n_seen))[1:]

@@ -2,7 +2,7 @@
 import pytest
 
 from attn.data.pairs import (ParallelData, Pair, bucket_edges, bucket_label, bucket_of, cover_lengths, parse_edges,
-                             resolve_edges)
+                             resolve_edges, split_at_training)
 
 
 def test_bucket_edges_cover_the_observed_range():
@@ -44,8 +44,8 @@ def test_covered_edges_put_every_sentence_in_a_bucket(edges):
     covered = cover_lengths(edges, lengths)
     counts = [sum(bucket_of(n, covered) == k for n in lengths) for k in range(len(covered) - 1)]
     assert sum(counts) == len(lengths)
-    assert len(covered) == len(edges)                              # as many buckets as the user asked for
-    assert covered[1:-1] == edges[1:-1]                            # inner edges stay where the user put them
+    assert covered[1:len(edges)] == edges[1:]                      # the user's edges stay (the first may drop)
+    assert len(covered) == len(edges) + (max(lengths) >= edges[-1])  # one open bucket more past the last edge
     assert all(b > a for a, b in zip(covered, covered[1:]))
 
 
@@ -53,10 +53,19 @@ def test_edges_that_cover_the_data_are_kept_as_given():
     assert cover_lengths([0, 3, 8], [1, 2, 7]) == [0, 3, 8]
 
 
-def test_the_last_bucket_opens_to_the_longest_sentence_and_its_label_says_so():
+def test_sentences_past_the_last_edge_get_an_open_last_bucket_labelled_n_plus():
     covered = cover_lengths([0, 10, 20], [3, 12, 34])
-    assert covered == [0, 10, 35]
-    assert [bucket_label(covered, k) for k in range(2)] == ["0-9", "10-34"]
+    assert covered == [0, 10, 20, 35]
+    assert [bucket_label(covered, k) for k in range(3)] == ["0-9", "10-19", "20+"]
+    closed = cover_lengths([0, 10, 40], [3, 12, 34])               # an edge past the longest: no open bucket
+    assert [bucket_label(closed, k) for k in range(2)] == ["0-9", "10-39"]
+
+
+def test_an_open_last_bucket_stays_open_when_cut_at_the_training_length():
+    data = _lengths(train=(2, 24), test=(3, 12, 34))
+    edges = split_at_training(resolve_edges(data, (0, 10, 20), 5), data, automatic=False)
+    assert edges == [0, 10, 20, 25, 35]
+    assert [bucket_label(edges, k) for k in range(4)] == ["0-9", "10-19", "20-24", "25+"]
 
 
 def test_the_first_edge_is_lowered_to_the_shortest_sentence():
@@ -80,7 +89,7 @@ def test_a_runs_edges_put_every_test_sentence_in_a_bucket(edges):
 
 
 def test_without_a_test_split_the_training_lengths_decide_the_edges():
-    assert resolve_edges(_lengths(train=(2, 9), test=()), (4, 5), 3) == [2, 10]
+    assert resolve_edges(_lengths(train=(2, 9), test=()), (4, 5), 3) == [2, 5, 10]
     assert resolve_edges(_lengths(train=(2, 9), test=()), None, 1) == [2, 10]
 
 
