@@ -44,6 +44,7 @@ NEW_FIELDS: set[tuple[str, str]] = {("data", "test_min_len"), ("data", "test_max
 NEW_FIELDS |= {("data", name) for name in ("corpus_valid", "corpus_test", "subwords", "subword_vocab")}  # issue 15
 NEW_FIELDS |= {("model", name) for name in ("family", "arch", "layers", "heads", "ff", "positions",
                                             "max_positions")}  # the Transformer family
+NEW_FIELDS |= {("train", "checkpoints"), ("train", "probe")}  # issue 13: checkpoints while training
 
 
 class ConfigError(ValueError):
@@ -243,6 +244,9 @@ class TrainConfig:
     device: str = "cpu"             # cpu | cuda | auto
     log_every: int = 5              # steps between step events (the live chart's resolution)
     beam: int = 1                   # beam size for the test decodes (1: greedy)
+    checkpoints: bool = True        # while training: BLEU per length bucket on validation + probe maps
+    probe: str = ""                 # a source sentence whose attention each checkpoint keeps ("": one
+                                    # validation sentence per length bucket)
 
     def __post_init__(self):
         _check("train", "epochs", self.epochs, 1, limits()["epochs"])
@@ -257,6 +261,18 @@ class TrainConfig:
         _check_choice("train", "device", self.device, ("cpu", "cuda", "auto"))
         _check("train", "log_every", self.log_every, 1, 100_000)
         _check("train", "beam", self.beam, 1, 32)
+        if not isinstance(self.checkpoints, bool):
+            raise ConfigError(f"train.checkpoints = {self.checkpoints!r} must be True or False")
+        if not isinstance(self.probe, str):
+            raise ConfigError(f"train.probe = {self.probe!r} must be text (a source sentence, or '' for "
+                              "one validation sentence per length bucket)")
+        if self.probe and not self.probe.strip():
+            raise ConfigError("train.probe is blank: type a source sentence, or leave it empty ('') to probe "
+                              "one validation sentence per length bucket")
+        most = 20 * limits()["max_len"]  # normalize.CHARS_PER_TOKEN characters per allowed token
+        if len(self.probe) > most:
+            raise ConfigError(f"train.probe has {len(self.probe)} characters; at most {most} (ATTN_MAX_LEN "
+                              f"tokens): shorten the sentence")
 
 
 @dataclass(frozen=True)
