@@ -28,7 +28,8 @@ VIEWPORT = {"width": 1600, "height": 1000}
 # Navigation label -> the page's title: a page has arrived when its title shows.
 PAGES = {"Home": "Attention Lab", "Data": "Data", "Train": "Train", "Compare": "Compare by sentence length",
          "Attention": "Attention maps", "Curves": "Loss curves", "Runs": "Runs",
-         "Playground": "Playground: scaled dot-product attention"}
+         "Playground": "Playground: scaled dot-product attention",
+         "Lecture view": "Lecture demo"}  # its heading is the study's name: the Home button's study in the tour
 SETTLED = """() => !document.querySelector('[data-testid="stStatusWidget"], [data-testid^="stSkeleton"], '
                                       + '[data-testid="stAppSkeleton"]')"""
 TIMEOUT_MS = 120_000   # a page, a text or a chart that takes longer has hung

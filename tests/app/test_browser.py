@@ -103,7 +103,7 @@ def tour(browser, open_server, lecture_demo):
     for label in PAGES:
         tab.errors.clear()
         tab.open(label)
-        if label in ("Compare", "Attention", "Curves", "Data", "Playground"):  # drawn by vega-embed after the run
+        if label in ("Compare", "Attention", "Curves", "Data", "Playground", "Lecture view"):  # drawn by vega-embed after the run
             tab.page.locator('[data-testid="stVegaLiteChart"] svg').first.wait_for()
         seen[label] = {"exceptions": tab.count('[data-testid="stException"]'),
                        "error_boxes": tab.page.locator('[data-testid="stAlertContentError"]').all_inner_texts(),
