@@ -1,8 +1,8 @@
-"""Attention: every variant's output and attention map for the same sentence, side by side."""
+"""Attention: every variant's output, its attention map and its saliency for the same sentence, side by side."""
 import pandas as pd
 import streamlit as st
 
-from attn.app import frame, render, state
+from attn.app import explain, frame, render, state
 from attn.app import groups as picker
 from attn.viz import charts
 from attn.viz import support as ds
@@ -10,10 +10,8 @@ from attn.runs.store import home
 from attn.data.tasks import TASKS
 from attn.data.normalize import normalize_typed
 
-NO_ATTENTION = ("This model has no attention map to draw. Its decoder is handed **one fixed vector**, the "
-                "encoder's summary of the whole sentence, and reads the same vector at every output step "
-                "($c_t = h_{\\mathrm{summary}}$). No output word can look back at a particular source word, so "
-                "there are no weights $\\alpha_{tj}$, and a long sentence has to fit into that one vector.")
+NO_ATTENTION = ("has no attention weights: its decoder reads **one fixed vector**, the encoder's summary of the "
+                "whole sentence, at every output step. Its *saliency* shows where it looks anyway.")
 
 frame.require_frame()
 st.title("Attention maps")
@@ -103,12 +101,30 @@ if layers and items:  # a Transformer's map: cross-attention averaged over heads
             maps = picker.cross_by_layer(path, rid, tuple(it["src_tokens"]), tuple(out), bool(with_eos))  # (L, T, S)
             it["weights"] = maps[layer - 1]
             it["title"] = f"{it['title']} · layer {layer}"
-for variant, decode in without.items():
-    with st.container(border=True):
-        st.markdown(f"**{variant}** — one vector for every step. {NO_ATTENTION}  \n"
-                    f"Its output: *{detok(decode.hyp) or '(empty)'}*")
-if items:
-    render.show_chart(charts.attention_grid, items, style=frame.style(), key="attention.grid", name="attention-maps")
-    if gold and view == "generated" and not any(it["gold"] for it in items):
-        st.caption("Gold alignments are outlined only where a model's output equals the reference; "
-                   "switch to *reading the reference* to see them for every variant.")
+run_of = {variant_of[rid]: rid for rid in run_ids}
+show_saliency = st.toggle("Saliency beside attention", key="attention.saliency",
+                          help="where each model looks, with or without attention: gradient × input of each "
+                               "output word (loads the models; a few seconds the first time)")
+if show_saliency:
+    rows = explain.explain_rows(path, run_of, chosen, items, without, view)
+    for row in rows:
+        render.show_chart(charts.attention_grid, row.panels, style=frame.style(), key=f"attention.explain.{row.variant}",
+                          name=f"attention-saliency-{row.variant}")
+    table = explain.rho_table(rows)
+    if len(table):
+        st.markdown("**Does attention rank the source words as the gradient does?** Spearman's ρ per output row")
+        st.dataframe(table, hide_index=True, key="attention.rho_table", column_config={
+            "mean ρ": st.column_config.NumberColumn(format="%.2f"),
+            "ρ per output row": st.column_config.BarChartColumn(y_min=-1, y_max=1)})
+    st.caption(explain.SALIENCY_NOTE)
+else:
+    for variant, decode in without.items():
+        with st.container(border=True):
+            st.markdown(f"**{variant}** {NO_ATTENTION}  \nIts output: *{detok(decode.hyp) or '(empty)'}*")
+            st.button("Show where it looks", key=f"attention.saliency_{variant}_button", icon=":material/visibility:",
+                      on_click=lambda: st.session_state.update({"attention.saliency": True}))
+    if items:
+        render.show_chart(charts.attention_grid, items, style=frame.style(), key="attention.grid", name="attention-maps")
+if items and gold and view == "generated" and not any(it["gold"] for it in items):
+    st.caption("Gold alignments are outlined only where a model's output equals the reference; "
+               "switch to *reading the reference* to see them for every variant.")

@@ -144,6 +144,15 @@ def _sentence(model: nn.Module, src_ids: Sequence[int], output_ids: Sequence[int
     return saliency(model, src, src_len, tgt_in, tgt_out)[0].numpy().astype(np.float32)
 
 
+def sequence_saliency(model: nn.Module, src_ids: Sequence[int], output_ids: Sequence[int]) -> np.ndarray:
+    """Saliency (T, S) float32 of `output_ids` read under teacher forcing after `src_ids`, one row per id
+    (a last EOS_ID is the end-of-sentence step): the rows of a stored decode's weights, or of a typed one's."""
+    if not src_ids or not output_ids:
+        raise ValueError(f"sequence_saliency: need a source and an output of at least one token each, got "
+                         f"{len(src_ids)} source and {len(output_ids)} output ids")
+    return _sentence(model, src_ids, list(output_ids))
+
+
 def reference_saliency(model: nn.Module, src_ids: Sequence[int], ref_ids: Sequence[int]) -> np.ndarray:
     """Saliency (T_ref, S) float32 of the reference words read under teacher forcing: rows like
     Decode.forced (one per reference word; the </s> step is scored but not returned)."""

@@ -9,7 +9,7 @@ from attn.config import ModelConfig
 from attn.data.text import BOS_ID, PAD_ID
 from attn.nn.models import build_model
 from attn.nn import saliency as saliency_module
-from attn.nn.saliency import output_saliency, rank_correlation, reference_saliency, saliency
+from attn.nn.saliency import output_saliency, rank_correlation, reference_saliency, saliency, sequence_saliency
 from tests.nn.batches import padded_batch
 
 
@@ -100,6 +100,16 @@ def test_typed_sentence_reads_back_the_models_own_output():
     hyp, sal = output_saliency(model, [5, 6, 7], max_len=6)
     assert len(hyp) >= 1 and sal.shape == (len(hyp), 3)
     assert np.allclose(sal.sum(-1), 1, atol=1e-5)
+
+
+def test_a_stored_outputs_rows_with_its_end_step_are_the_reference_rows_plus_the_end_row():
+    from attn.data.text import EOS_ID
+    model = _model(variant="general")
+    rows = sequence_saliency(model, [5, 6, 7], [4, 5, EOS_ID])                   # the </s> step read too
+    assert rows.shape == (3, 3) and np.allclose(rows[:2], reference_saliency(model, [5, 6, 7], [4, 5]), atol=1e-6)
+    assert np.allclose(rows.sum(-1), 1, atol=1e-5)
+    with pytest.raises(ValueError, match="at least one token"):
+        sequence_saliency(model, [5], [])
 
 
 def test_saliency_leaves_the_model_in_training_mode_and_without_parameter_gradients():
