@@ -44,6 +44,7 @@ NEW_FIELDS: set[tuple[str, str]] = {("data", "test_min_len"), ("data", "test_max
 NEW_FIELDS |= {("data", name) for name in ("corpus_valid", "corpus_test", "subwords", "subword_vocab")}  # issue 15
 NEW_FIELDS |= {("model", name) for name in ("family", "arch", "layers", "heads", "ff", "positions",
                                             "max_positions")}  # the Transformer family
+NEW_FIELDS |= {("model", "tied")}  # tied input/output embeddings (issue 15)
 NEW_FIELDS |= {("train", "checkpoints"), ("train", "probe")}  # issue 13: checkpoints while training
 
 
@@ -188,6 +189,7 @@ class ModelConfig:
     ff: int = 512                   # transformer: width of each block's feed-forward layer
     positions: str = "sinusoidal"   # transformer: sinusoidal | learned | rope | alibi | t5 | none
     max_positions: int = 512        # transformer, "learned": rows of the table (later positions use the last)
+    tied: bool = False              # output layer = target embedding table (Press & Wolf 2017), every family
 
     def __post_init__(self):
         lim = limits()
@@ -206,6 +208,7 @@ class ModelConfig:
         _check("model", "ff", self.ff, 1, 4 * lim["hidden"])
         _check_choice("model", "positions", self.positions, POSITIONS)
         _check("model", "max_positions", self.max_positions, 1, 8192)
+        _check_choice("model", "tied", self.tied, (False, True))
         if self.family == "transformer":
             self._check_transformer()
 
