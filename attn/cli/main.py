@@ -35,6 +35,11 @@ def with_flags(cfg: RunConfig, args) -> RunConfig:
         data_changes.update(task="corpus", corpus=args.data)
     elif args.task:
         data_changes["task"] = args.task
+    # official splits and subwords: DataConfig refuses them without --data, naming the field
+    for flag, field in (("valid", "corpus_valid"), ("test", "corpus_test"), ("subwords", "subwords"),
+                        ("subword_vocab", "subword_vocab")):
+        if getattr(args, flag, None) is not None:
+            data_changes[field] = getattr(args, flag)
     for field in ("n_train", "n_test", "min_len", "max_len", "test_min_len", "test_max_len", "max_pairs",
                   "min_freq", "level", "data_seed"):
         if getattr(args, field) is not None:
@@ -99,6 +104,15 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
                    help="starting settings (default: lecture, the live demo)")
     p.add_argument("--task", help="built-in task: toy-fr (default), reverse, dates")
     p.add_argument("--data", help="import a corpus instead: PATH (TSV) or SRC_PATH,TGT_PATH (plain or .gz)")
+    p.add_argument("--valid", help="imported corpus: the official validation split, in --data's layout (a TSV, "
+                   "or SRC_PATH,TGT_PATH), used as given instead of a seeded share of --data")
+    p.add_argument("--test", help="imported corpus: the official test split, in --data's layout, used as given "
+                   "(every pair of --data then trains or validates)")
+    p.add_argument("--subwords", choices=["bpe", "unigram"],
+                   help="imported corpus: SentencePiece subwords trained on the training split (buckets stay "
+                        "in source words)")
+    p.add_argument("--subword-vocab", type=int, dest="subword_vocab",
+                   help="pieces per side with --subwords (default: the preset's, 8000)")
     p.add_argument("--variants", help=f"RNN attention, comma-separated, from: {', '.join(VARIANTS)} (default: "
                    "none,additive,dot; --preset length alone trains its nine models)")
     p.add_argument("--seeds", default="0", help="seeds, e.g. 0 or 0,1,2 or 0-2 (default: 0)")

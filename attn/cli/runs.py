@@ -99,8 +99,11 @@ def cmd_show(args, store: RunStore) -> int:
     print("\nconfig:")
     print(json.dumps(run.config, indent=2))
     if run.overall:
+        numbers = {k: v for k, v in run.overall.items() if v is not None and not k.endswith("_signature")}
         print("\noverall: " + ", ".join(f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}"
-                                        for k, v in run.overall.items() if v is not None))
+                                        for k, v in numbers.items()))
+    if run.status == "done":
+        print(scoring_lines(run))
     table = store.buckets(args.id)
     if not table.empty:
         columns = ["bucket", "n", "bleu", "chrf", "exact", "token_acc", "align", "aer"]
@@ -109,6 +112,23 @@ def cmd_show(args, store: RunStore) -> int:
             print("\nby source length:")
             print(table.round(1).to_string(index=False))
     return 0
+
+
+def scoring_lines(run) -> str:
+    """How the run's BLEU and chrF were computed: sacrebleu's signatures, as stored with its overall metrics,
+    else as this code's evaluation computes them for the run's config (the token level decides BLEU's
+    tokenizer: 13a for words, char for characters) -- said so, since an older store kept only numbers."""
+    stored = run.overall or {}
+    if stored.get("bleu_signature"):
+        signatures, origin = stored, "stored with the run"
+    else:
+        from attn.data.pairs import ParallelData
+        from attn.training.evaluate import signatures as evaluation_signatures  # imports torch: only here
+        level = (run.config.get("data") or {}).get("level", "word")
+        signatures = evaluation_signatures(ParallelData("", (), (), (), level=level))
+        origin = f"this code's evaluation at {level} level; not stored with the run"
+    return (f"\nscored with sacrebleu ({origin}):\n  BLEU {signatures['bleu_signature']}\n"
+            f"  chrF {signatures.get('chrf_signature', '?')}")
 
 
 @_guarded

@@ -49,12 +49,13 @@ def _train(args, configs: list[RunConfig]) -> int:
     start = time.perf_counter()
     n_runs = len(configs)
     jobs = max(1, min(args.jobs or default_jobs(n_runs), n_runs))
-    from attn.data.load import load_data  # pure Python; the workers import torch in their fork server
+    from attn.data.load import check_subwords, load_data  # pure Python; workers import torch in their fork server
     from attn.runs.runner import JobRunner
     with _run_store(temporary=args.no_store) as store:
         data, data_config = None, configs[0].data  # every run of one command shares its data
         if data_config.corpus:  # the corpus's content hash is part of the config, so of the cache key
-            data = load_data(data_config)
+            data = load_data(data_config)  # official splits checked here: layout, shared vocabulary
+            check_subwords(data_config, data)  # a subword size the corpus cannot hold: refused before queueing
             if data.report.get("sha256"):
                 data_config = dataclasses.replace(data_config, corpus_sha256=data.report["sha256"])
                 configs = [dataclasses.replace(cfg, data=data_config) for cfg in configs]
@@ -92,6 +93,7 @@ def _train(args, configs: list[RunConfig]) -> int:
         summaries = [stored_summary(store, run_id, data.name, scored_by) for run_id in ids]
         table = stored_table(store, ids, configs, data.name)
         _print_tables(table, [(s["variant"], s["seed"], s["params"]) for s in summaries])
+        print(signature_footer(scored_by))
         wall = time.perf_counter() - start
         print(f"\nwall time {wall:.1f}s for {len(configs)} runs (data, training and evaluation)", file=sys.stderr)
         if args.out:
@@ -261,7 +263,17 @@ def _models(configs: Sequence[RunConfig]) -> str:
     return f"{', '.join(shown.values())}; {'/'.join(map(str, epochs))} epochs"
 
 
+def signature_footer(signatures: dict) -> str:
+    """The tables' footer: how every BLEU and chrF above was computed (sacrebleu's signatures), so the
+    numbers can be put beside anyone else's computed the same way."""
+    return (f"\nscored with sacrebleu: BLEU {signatures.get('bleu_signature', '?')}; "
+            f"chrF {signatures.get('chrf_signature', '?')}")
+
+
 def _print_report(report: dict) -> None:
+    for split, official in (report.get("official") or {}).items():
+        print(f"official {split} split: {' + '.join(official['files'])} ({official['kept']:,} pairs, as given)",
+              file=sys.stderr)
     skipped = report.get("skipped") or {}
     if skipped:
         reasons = ", ".join(f"{n} {why}" for why, n in skipped.items())
