@@ -128,3 +128,49 @@ def to_pieces(data: ParallelData, subwords: Subwords) -> ParallelData:
 
     return replace(data, train=convert(data.train), valid=convert(data.valid), test=convert(data.test),
                    report={**data.report, "subwords": {"kind": subwords.kind, "vocab_size": subwords.vocab_size}})
+
+
+# ------------------------------------------------------------------------------ attention per word
+
+WORD_START = "▁"  # SentencePiece's mark of a piece that begins a word (U+2581)
+# What a figure of a merged map says (its title or caption), so nobody reads it as the model's own pieces.
+MERGED_NOTE = "merged per word: target pieces' rows averaged, source pieces' columns summed"
+
+
+def word_spans(pieces: Sequence[str]) -> list[tuple[int, int]]:
+    """[start, end) of each word's pieces: a piece beginning with "▁" starts a word, the others continue it.
+    A special token (<s>, </s>, <unk>, <pad>) is a word of its own, as is a first piece without the mark."""
+    spans: list[tuple[int, int]] = []
+    for i, piece in enumerate(pieces):
+        special = piece.startswith("<") and piece.endswith(">") and len(piece) > 2
+        previous_special = i > 0 and pieces[i - 1].startswith("<") and pieces[i - 1].endswith(">")
+        if not spans or piece.startswith(WORD_START) or special or previous_special:
+            spans.append((i, i + 1))
+        else:
+            spans[-1] = (spans[-1][0], i + 1)
+    return spans
+
+
+def merged_words(pieces: Sequence[str]) -> tuple[str, ...]:
+    """The words `pieces` spell, one per span of `word_spans` ("▁ch", "at" -> "chat")."""
+    return tuple("".join(pieces[a:b]).removeprefix(WORD_START) or WORD_START for a, b in word_spans(pieces))
+
+
+def merge_per_word(weights, src_pieces: Sequence[str], tgt_pieces: Sequence[str]):
+    """An attention map over subword pieces (T, S) -> the same map over words (T_w, S_w), with the words.
+
+    Rows (target pieces) of one word are AVERAGED: each row is a distribution over the source, so their
+    mean still sums to 1. Columns (source pieces) of one word are SUMMED: the weight a target word puts on
+    a source word is the weight on all of its pieces. So every merged row still sums to what a row summed.
+        merged[u, v] = mean_{t in word u} sum_{s in word v} weights[t, s]
+    Returns (merged (T_w, S_w) float32 array, target words, source words).
+    """
+    import numpy as np
+
+    matrix = np.asarray(weights, dtype=np.float32)                          # (T, S)
+    if matrix.shape != (len(tgt_pieces), len(src_pieces)):
+        raise ValueError(f"attention map of shape {matrix.shape} does not match {len(tgt_pieces)} target and "
+                         f"{len(src_pieces)} source pieces")
+    columns = np.stack([matrix[:, a:b].sum(axis=1) for a, b in word_spans(src_pieces)], axis=1)  # (T, S_w)
+    rows = np.stack([columns[a:b].mean(axis=0) for a, b in word_spans(tgt_pieces)], axis=0)      # (T_w, S_w)
+    return rows, merged_words(tgt_pieces), merged_words(src_pieces)
