@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import logging
 import os
+import time
 
 import pandas as pd
 import streamlit as st
@@ -23,6 +24,7 @@ from attn.app import compat
 from attn.config import ConfigError
 from attn.records import Decode
 from attn.runs.estimate import estimate_runs
+from attn.runs.executors import executor_name, make_runner, ray_address
 from attn.runs.runner import JobRunner
 from attn.runs.settings import ServerSettings, server_settings
 from attn.runs.store import FINISHED, RunStore, home
@@ -40,9 +42,14 @@ def _store(path: str) -> RunStore:
 
 
 @st.cache_resource(show_spinner=False)
-def _runner(path: str) -> JobRunner:
+def _runner(path: str, executor: str, address: str | None) -> JobRunner:
     s = settings()
-    return JobRunner(_store(path), max_jobs=s.max_jobs, max_queued=s.max_queued)
+    return make_runner(_store(path), executor=executor, address=address, max_jobs=s.max_jobs,
+                       max_queued=s.max_queued)
+
+
+RUNNER_RETRY_SECONDS = 30.0  # a runner that could not start (Ray unreachable) is tried again this often
+_runner_failure: dict = {}   # (path, executor, address) -> (monotonic time, the ConfigError it raised)
 
 
 def store() -> RunStore:
@@ -52,8 +59,21 @@ def store() -> RunStore:
 
 def runner() -> JobRunner:
     """The job runner of this server process; created with the first page view, which also marks runs
-    a crashed server left behind as interrupted. Its workers import torch in their own processes."""
-    return _runner(str(home()))
+    a crashed server left behind as interrupted. Its workers import torch in their own processes.
+
+    On the executor ATTN_EXECUTOR names (attn.runs.executors): with ATTN_EXECUTOR=ray and the cluster at
+    ATTN_RAY_ADDRESS unreachable this raises a ConfigError naming ATTN_RAY_ADDRESS, which the frame shows
+    while the stored runs stay browsable; the cluster is tried again every RUNNER_RETRY_SECONDS, not at
+    every page view."""
+    key = (str(home()), executor_name(), ray_address())
+    failed = _runner_failure.get(key)
+    if failed is not None and time.monotonic() - failed[0] < RUNNER_RETRY_SECONDS:
+        raise failed[1]
+    try:
+        return _runner(*key)
+    except ConfigError as exc:
+        _runner_failure[key] = (time.monotonic(), exc)
+        raise
 
 
 SHARED_VISITOR = "everyone"  # no cookie and no address (localhost, tests): one limit for all of them

@@ -6,8 +6,8 @@ with results ready.
     python -m attn preload --preset tiny --variants none,dot
 
 The configs are the Home page's Lecture demo (`attn.dashboard_support.lecture_configs` with the
-server's ATTN_DEMO_PRESET and ATTN_DEMO_EPOCHS, as on Home), queued through the dashboard's own JobRunner,
-so the stored runs are exactly what a click on Lecture demo would store, and that click then finds
+server's ATTN_DEMO_PRESET and ATTN_DEMO_EPOCHS, as on Home), queued through the dashboard's own runner
+(`attn.runs.executors.make_runner`: local workers, or Ray with ATTN_EXECUTOR=ray), so the stored runs are exactly what a click on Lecture demo would store, and that click then finds
 them in the run cache. The cache matches config, seed and code version (a hash of attn/'s sources):
 preload with the code the server will run, after the last change to attn/. A run already stored is
 reported as `cached` and not trained again; one another process is training right now is waited
@@ -20,7 +20,7 @@ import time
 from typing import Sequence
 
 from attn.viz import support as ds
-from attn.config import PRESETS, VARIANTS, RunConfig
+from attn.config import PRESETS, VARIANTS, ConfigError, RunConfig
 from attn.runs.store import ACTIVE, RunStore, StoreError
 from attn.runs.version import code_version
 
@@ -81,8 +81,8 @@ def cmd_preload(args) -> int:
     started = time.monotonic()
     try:
         if todo:
-            from attn.runs.runner import JobRunner# imports torch: only when something is trained
-            runner = JobRunner(store, max_jobs=args.jobs)
+            from attn.runs.executors import make_runner  # the executor ATTN_EXECUTOR names (local, ray)
+            runner = make_runner(store, max_jobs=args.jobs)
             for i, run_id in zip(todo, runner.submit_many([configs[i] for i in todo])):  # all queued, or none
                 ids[i], outcome[i] = run_id, "trained"
             print(f"training {len(todo)} run{'s' if len(todo) != 1 else ''} of the {args.preset} preset "
@@ -90,7 +90,7 @@ def cmd_preload(args) -> int:
         from attn.cli.train import record_study
         study = record_study(store, f"attn preload --preset {args.preset}", configs, ids)
         _wait(store, [(labels[i], ids[i]) for i in range(len(configs)) if outcome[i] != "cached"])
-    except RuntimeError as exc:  # JobError, StoreError
+    except (RuntimeError, ConfigError) as exc:  # JobError, StoreError; a Ray cluster that cannot be reached
         print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:

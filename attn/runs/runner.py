@@ -10,7 +10,9 @@ sees what a worker does, and the next process to open the store finds every run 
 ones it was training as `interrupted`).
 
 The interface is small on purpose (submit, cancel, status, progress, active, wait, shutdown), so
-another backend (Ray, a cluster queue) can replace this one.
+another backend can replace how a job starts, ends and is cancelled and keep the rest:
+`attn.runs.ray_runner.RayRunner` overrides `_start_queued`, `_reap` and `_stop_jobs`
+(`attn.runs.executors.make_runner` picks one).
 """
 from __future__ import annotations
 
@@ -210,10 +212,7 @@ class JobRunner:
             self._queue.clear()
             self._running.clear()
             self._lock.notify_all()
-        for job in running:
-            job.process.kill()
-        for job in running:
-            job.process.join(5)
+        self._stop_jobs(running)
         for job in queued + running:
             try:
                 if self.store.status(job.run_id) in ACTIVE:
@@ -226,6 +225,13 @@ class JobRunner:
         if self._events is not None:
             self._events.close()
         atexit.unregister(self.shutdown)
+
+    def _stop_jobs(self, running: list[_Job]) -> None:
+        """Shutdown's end of the training jobs: kill each worker process (another executor stops its own)."""
+        for job in running:
+            job.process.kill()
+        for job in running:
+            job.process.join(5)
 
     # -- events from the workers
 
