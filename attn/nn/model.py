@@ -10,13 +10,16 @@ Decoder styles:
   bahdanau  q_t = s_{t-1};  s_t = GRU([y_{t-1}; c_t], s_{t-1})  (one step at a time, as in the paper)
 In the luong style every variant's GRU reads the summary at every step, so `none` is exactly Cho et
 al.'s RNNencdec and each attention variant is that same model plus a per-step attention context.
-Output (both):           p(y_t) = softmax(W_out tanh(W_c [s_t; c_t]))
+Output (both):           p(y_t) = softmax(W_out tanh(W_c [s_t; c_t]) + b)
+  tied (cfg.tied)         W_out = the target embedding table E (V, E), so W_c maps to E dims, not H
+                          (Press & Wolf 2017, "Using the Output Embedding to Improve Language Models")
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from attn.nn import recurrence
@@ -58,11 +61,29 @@ class Encoder(nn.Module):
         return recurrence.bidirectional(self.rnn, embedded, src_len)
 
 
+class TiedOutput(nn.Module):
+    """logits (..., V) = x (..., D) E[start:start+V]^T + b: an output layer whose weight IS (a slice of) an
+    embedding table (Press & Wolf 2017), one tensor trained by both; only the bias is its own."""
+
+    def __init__(self, embedding: nn.Embedding, vocab_size: int, start: int = 0,
+                 bias: nn.Parameter | None = None):
+        super().__init__()
+        self.embedding = embedding          # shared, not copied: parameters() lists its weight once
+        self.start, self.vocab_size = start, vocab_size
+        self.bias = bias if bias is not None else nn.Parameter(torch.zeros(vocab_size))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight = self.embedding.weight                                             # (V_table, D)
+        if self.start or weight.size(0) != self.vocab_size:
+            weight = weight[self.start:self.start + self.vocab_size]              # (V, D), a view
+        return F.linear(x, weight, self.bias)
+
+
 class Decoder(nn.Module):
     """GRU decoder; `attention` None means the fixed-context (no-attention) model."""
 
     def __init__(self, vocab_size: int, emb: int, hidden: int, attention: Attention | None,
-                 style: str, dropout: float):
+                 style: str, dropout: float, tied: bool = False):
         super().__init__()
         self.style = style
         self.attention = attention
@@ -73,8 +94,9 @@ class Decoder(nn.Module):
             self.rnn = nn.GRU(emb + hidden, hidden, batch_first=True)          # input [y_{t-1}; summary]
         else:
             self.rnn = nn.GRUCell(emb + hidden, hidden)
-        self.combine = nn.Linear(2 * hidden, hidden)
-        self.out = nn.Linear(hidden, vocab_size)
+        # tied: the readout is emb wide, so the output layer can be the embedding table (V, E)
+        self.combine = nn.Linear(2 * hidden, emb if tied else hidden)
+        self.out = TiedOutput(self.embed, vocab_size) if tied else nn.Linear(hidden, vocab_size)
 
     def init_state(self, enc: Encoded) -> torch.Tensor:
         return torch.tanh(self.init(enc.summary))                                  # (B, H)
@@ -87,7 +109,7 @@ class Decoder(nn.Module):
         return torch.bmm(weights, enc.memory), weights                             # (B, T, H)
 
     def readout(self, states: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        """logits (B, T, V) = W_out tanh(W_c [s_t; c_t])."""
+        """logits (B, T, V) = W_out tanh(W_c [s_t; c_t]) + b."""
         combined = torch.tanh(self.combine(torch.cat([states, context], dim=-1)))
         return self.out(self.dropout(combined))
 
@@ -156,7 +178,7 @@ class Seq2Seq(nn.Module):
         self.cfg = cfg
         self.encoder = Encoder(src_vocab_size, cfg.emb, cfg.hidden, cfg.dropout)
         attention = make_attention(cfg.variant, cfg.hidden, scaled=cfg.scaled)
-        self.decoder = Decoder(tgt_vocab_size, cfg.emb, cfg.hidden, attention, cfg.style, cfg.dropout)
+        self.decoder = Decoder(tgt_vocab_size, cfg.emb, cfg.hidden, attention, cfg.style, cfg.dropout, cfg.tied)
 
     def encode(self, src: torch.Tensor, src_len: torch.Tensor) -> Encoded:
         memory, summary = self.encoder(src, src_len)

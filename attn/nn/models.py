@@ -11,7 +11,7 @@ from typing import Callable
 from torch import nn
 
 from attn.config import ModelConfig
-from attn.nn.model import Seq2Seq
+from attn.nn.model import Seq2Seq, TiedOutput
 from attn.nn.transformer import Transformer
 from attn.nn.transformer_lm import DecoderOnlyTransformer
 
@@ -25,7 +25,18 @@ TRANSFORMERS: dict[str, type[nn.Module]] = {
 def _transformer(cfg: ModelConfig, src_vocab_size: int, tgt_vocab_size: int) -> nn.Module:
     if cfg.arch not in TRANSFORMERS:
         raise ValueError(f"unknown model.arch {cfg.arch!r}; valid: {', '.join(TRANSFORMERS)}")
-    return TRANSFORMERS[cfg.arch](cfg, src_vocab_size, tgt_vocab_size)
+    model = TRANSFORMERS[cfg.arch](cfg, src_vocab_size, tgt_vocab_size)
+    if cfg.tied:
+        tie_output(model.decoder, tgt_vocab_size)
+    return model
+
+
+def tie_output(decoder: nn.Module, tgt_vocab_size: int) -> None:
+    """A Transformer decoder's output layer becomes its embedding table's target rows (Press & Wolf 2017;
+    Vaswani et al. 2017 share them the same way): both are d_model wide. A decoder-only model's table holds
+    the source words first, so its target words start at `decoder.offset`. The layer keeps its bias."""
+    start = getattr(decoder, "offset", 0)
+    decoder.out = TiedOutput(decoder.embed.table, tgt_vocab_size, start, bias=decoder.out.bias)
 
 
 # cfg.family -> a builder (cfg, src_vocab_size, tgt_vocab_size) -> model
