@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from attn.config import ConfigError
+from attn.data.normalize import SHOWN, TypedSentence, data_form, normalize_typed
 from attn.data.pairs import Pair, bucket_of
 
 if TYPE_CHECKING:  # torch only where a model runs: the store thins and decodes maps without it
@@ -146,3 +148,26 @@ def probe_attention(model, probes: "TensorSplit", device="cpu") -> list[np.ndarr
         n_src, n_ref = int(probes.src_len[row]), int(probes.tgt_len[row]) - 1    # tgt_len counts </s>
         out.append(weights[row, :n_ref, :n_src].detach().to("cpu", torch.float32).numpy().copy())
     return out
+
+
+def check_probe(text: str, data, vocab=None) -> TypedSentence:
+    """A probe sentence typed on the Train page (TrainConfig.probe), written as the data writes its sources.
+
+    `data` is the run's DataConfig; `vocab` its source vocabulary, when known (the worker always knows it).
+    Refused with a ConfigError naming train.probe: an empty sentence, one longer than the data's longest
+    source (the probe should be a sentence like the training ones) and words the vocabulary lacks (the model
+    has no embedding for them: every one would read as <unk>).
+    """
+    form = data_form(data)
+    try:
+        typed = normalize_typed(text, data, vocab, limit=form.train_max_len)
+    except ValueError as exc:
+        raise ConfigError(f"train.probe: {exc}") from None
+    if typed.unknown:
+        kind = "characters" if form.level == "char" else "symbols" if form.typed.symbols else "words"
+        named = ", ".join(repr(t) for t in typed.unknown[:SHOWN])
+        more = f" and {len(typed.unknown) - SHOWN} more" if len(typed.unknown) > SHOWN else ""
+        raise ConfigError(f"train.probe: {len(typed.unknown)} of its {kind} never occur in the training data "
+                          f"({named}{more}); the model has no embedding for them, so use {kind} of the "
+                          "training sentences (see the Data page's preview)")
+    return typed

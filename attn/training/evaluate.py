@@ -122,7 +122,7 @@ def _bucket_metrics(rows: list[Decode], test: Sequence[Pair], data: ParallelData
     positions = sum(max(len(d.hyp), len(d.ref)) for d in rows)
     token_acc = 100.0 * matches / max(positions, 1)
     align = aer = None
-    if data.has_gold and rows and rows[0].forced is not None:
+    if data.has_gold and rows and rows[0].forced is not None and all(test[d.index].align is not None for d in rows):
         hits = scored = inter = size = 0
         for d in rows:
             h, s, i, n = alignment_scores(d.forced, test[d.index].align)
@@ -133,14 +133,17 @@ def _bucket_metrics(rows: list[Decode], test: Sequence[Pair], data: ParallelData
             "align": align, "aer": aer}
 
 
-def bucket_table(decodes: list[Decode], data: ParallelData, edges: Sequence[int], detok=None) -> pd.DataFrame:
+def bucket_table(decodes: list[Decode], data: ParallelData, edges: Sequence[int], detok=None,
+                 pairs: Sequence[Pair] | None = None) -> pd.DataFrame:
     """One row per bucket: bucket (its label), lo, hi (the edges' range), n and every metric.
-    `detok` turns output tokens into the text BLEU scores (default data.detok)."""
+    `detok` turns output tokens into the text BLEU scores (default data.detok); `pairs` are the
+    sentences the decodes' indices point into (default the test split; a checkpoint's validation sample)."""
+    pairs = data.test if pairs is None else pairs
     rows = []
     for k in range(len(edges) - 1):
         members = [d for d in decodes if d.bucket == k]
         rows.append({"bucket": bucket_label(edges, k), "lo": edges[k], "hi": edges[k + 1] - 1,
-                     **_bucket_metrics(members, data.test, data, detok)})
+                     **_bucket_metrics(members, pairs, data, detok)})
     table = pd.DataFrame(rows)
     if table.empty:
         return table

@@ -22,6 +22,7 @@ from attn.data.pairs import ParallelData, run_edges
 from attn.data.load import load_data
 from attn.data.subwords import Subwords, subwords_for, to_pieces
 from attn.records import BucketRow, Decode, bucket_frame
+from attn.training.checkpointing import BUDGET, Checkpointer
 from attn.training.evaluate import bucket_table, decode_split, overall_metrics, signatures
 from attn.nn import models
 from attn.nn.model import count_parameters
@@ -139,7 +140,10 @@ def run(cfg: RunConfig, prepared: Prepared | None = None, callbacks: Iterable[Ca
     prepared = prepared if prepared is not None else prepare(cfg.data)
     device = resolve_device(cfg.train.device)
     model = build_model(cfg, prepared)
-    trainer = Trainer(model, cfg.train, prepared.train, prepared.valid, seed=cfg.seed, device=device)
+    # checkpoints: the sample and the probes are picked (a typed probe checked) before training starts
+    checkpointer = Checkpointer(prepared, cfg.data, cfg.train.probe, device) if cfg.train.checkpoints else None
+    trainer = Trainer(model, cfg.train, prepared.train, prepared.valid, seed=cfg.seed, device=device,
+                      checkpoint=checkpointer, budget=BUDGET)
     for fn in callbacks:
         trainer.add_callback(fn)
     training = trainer.fit(should_stop)

@@ -4,6 +4,14 @@ The loop knows none of its listeners (minGPT's callbacks): it calls every callba
 `TrainEvent` at the start, every `log_every` steps, after each epoch's validation, and at the end.
 A stop request (a callable returning True) is checked before every batch, so it is honoured within
 one batch.
+
+Checkpoints (when the run has a `checkpoint` callable, attn.training.checkpointing.Checkpointer): one
+before the first step (probe maps only), then whenever the training time since the last one is at least
+its cost / BUDGET (so they take at most BUDGET of training time; an epoch end needs half that, so
+checkpoints line up with the validation loss), and one after training from the weights the run keeps
+(the best epoch's under patience), so the last checkpoint's probe maps are the finished run's. Each is a
+"checkpoint" event whose payload is the Checkpoint. Taking one changes nothing in training: the model is
+put back in its mode and no random generator is drawn from.
 """
 from __future__ import annotations
 
@@ -19,6 +27,7 @@ import torch.nn.functional as F
 
 from attn.data.batching import TensorSplit, length_sorted_batches, sequential_batches
 from attn.config import TrainConfig
+from attn.records import Checkpoint
 from attn.training.events import Callback, TrainEvent
 from attn.training.optim import Adam
 from attn.data.text import PAD_ID
@@ -87,11 +96,15 @@ def evaluate_loss(model, split: TensorSplit, batch: int, device) -> float:
 
 class Trainer:
     def __init__(self, model: torch.nn.Module, cfg: TrainConfig, train: TensorSplit,
-                 valid: TensorSplit, seed: int, device: torch.device | str = "cpu"):
+                 valid: TensorSplit, seed: int, device: torch.device | str = "cpu",
+                 checkpoint: Callable[..., Checkpoint] | None = None, budget: float = 0.05):
         self.model, self.cfg, self.train_split, self.valid_split = model, cfg, train, valid
         self.device = torch.device(device)
         self.seed = seed
         self.callbacks: list[Callback] = []
+        # checkpoint(model, step, epoch, seconds, evaluate=True) -> Checkpoint; None: no checkpoints
+        self.checkpoint, self.budget = checkpoint, budget
+        self._checkpoint_cost, self._checkpoint_done = 0.0, 0.0  # seconds the last took; when it ended
 
     def add_callback(self, fn: Callback) -> None:
         self.callbacks.append(fn)
@@ -99,6 +112,23 @@ class Trainer:
     def _emit(self, event: TrainEvent) -> None:
         for fn in self.callbacks:
             fn(event)
+
+    def _checkpoint_due(self, now: float, epoch_end: bool) -> bool:
+        """Training seconds since the last checkpoint >= its cost / budget (half that at an epoch end)."""
+        if self.checkpoint is None:
+            return False
+        return (now - self._checkpoint_done) * self.budget >= self._checkpoint_cost * (0.5 if epoch_end else 1.0)
+
+    def _take_checkpoint(self, step: int, total_steps: int, steps_per_epoch: int, elapsed: float,
+                         evaluate: bool = True) -> float:
+        """Measure the model now and emit a "checkpoint" event -> the seconds it took."""
+        begin = time.perf_counter()
+        checkpoint = self.checkpoint(self.model, step, step / max(steps_per_epoch, 1), elapsed, evaluate=evaluate)
+        self._emit(TrainEvent("checkpoint", step, total_steps, step // max(steps_per_epoch, 1), self.cfg.epochs,
+                              elapsed, payload=checkpoint))
+        self._checkpoint_done = time.perf_counter()
+        self._checkpoint_cost = self._checkpoint_done - begin
+        return self._checkpoint_cost
 
     def fit(self, should_stop: Callable[[], bool] | None = None) -> TrainResult:
         cfg, model = self.cfg, self.model
@@ -111,7 +141,9 @@ class Trainer:
         start = time.perf_counter()
         step, best, best_state, bad_epochs = 0, math.inf, None, 0
         self._emit(TrainEvent("start", 0, total_steps, 0, cfg.epochs, 0.0))
-        window_loss, window_tokens, window_start = 0.0, 0, start
+        if self.checkpoint is not None:  # the untrained model's maps: the first frame of an animation
+            self._take_checkpoint(0, total_steps, steps_per_epoch, 0.0, evaluate=False)
+        window_loss, window_tokens, window_start = 0.0, 0, time.perf_counter()
         for epoch in range(cfg.epochs):
             epoch_loss, epoch_tokens, epoch_start = 0.0, 0, time.perf_counter()
             for idx in length_sorted_batches(self.train_split.src_len, cfg.batch, cfg.pool, generator):
@@ -138,6 +170,9 @@ class Trainer:
                     result.steps.append(event.to_dict())
                     self._emit(event)
                     window_loss, window_tokens, window_start = 0.0, 0, time.perf_counter()
+                if step < total_steps and self._checkpoint_due(time.perf_counter(), epoch_end=False):
+                    window_start += self._take_checkpoint(step, total_steps, steps_per_epoch,
+                                                          time.perf_counter() - start)
             if result.stopped:
                 break
             epoch_train_seconds = time.perf_counter() - epoch_start
@@ -149,7 +184,9 @@ class Trainer:
                                eta=elapsed / max(step, 1) * (total_steps - step))
             result.epochs.append(event.to_dict())
             self._emit(event)
-            window_start = time.perf_counter()  # validation time is not training time
+            if epoch + 1 < cfg.epochs and self._checkpoint_due(time.perf_counter(), epoch_end=True):
+                self._take_checkpoint(step, total_steps, steps_per_epoch, elapsed)
+            window_start = time.perf_counter()  # validation and checkpoint time is not training time
             if valid_loss < best - 1e-6:
                 best, bad_epochs, result.best_epoch = valid_loss, 0, epoch + 1
                 if cfg.patience is not None:
@@ -162,6 +199,8 @@ class Trainer:
             model.load_state_dict(best_state)  # early stopping keeps the best epoch's weights
         model.eval()
         result.seconds = time.perf_counter() - start
+        if self.checkpoint is not None and not result.stopped:  # from the weights the run keeps
+            self._take_checkpoint(step, total_steps, steps_per_epoch, result.seconds)
         self._emit(TrainEvent("end", step, total_steps, len(result.epochs), cfg.epochs, result.seconds,
                               stopped=result.stopped))
         return result
