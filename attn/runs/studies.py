@@ -17,8 +17,9 @@ import pandas as pd
 
 from attn.runs.schema import StoreError, clean_name
 
-# Where a study comes from: the Lecture demo, "Train short, test long", the Train form, `python -m attn`.
-STUDY_KINDS = ("lecture", "length", "train", "cli")
+# Where a study comes from: the Lecture demo, "Train short, test long", the Train form, `python -m attn`,
+# a sweep (attn.runs.sweep: its cells, from the Sweep page or `python -m attn sweep`).
+STUDY_KINDS = ("lecture", "length", "train", "cli", "sweep")
 
 
 @dataclass(frozen=True)
