@@ -9,6 +9,11 @@ For the chosen runs it writes, each as .png (twice the chart's size) and .svg:
     <metric>-by-length         charts.metric_by_bucket, per metric that has values (the Compare page)
     attention-sentence-<i>     charts.attention_grid: test sentence i in every run with attention,
                                side by side (the Attention page)
+    attention-forming-<model>  with --animate: the attention of each run's longest probe sentence at every
+                               stored checkpoint, as an animated .gif (and .mp4 where an ffmpeg is present),
+                               the checkpoint step written on each frame (attn.viz.animate)
+Models come in one order everywhere (attn.config.MODEL_ORDER: none, additive, dot, general, then the
+Transformers), whatever order the ids are given in.
 `--runs latest` takes the newest done run of each variant among the runs of the most recently finished
 comparison (runs trained with the same settings). An unknown run id is an error naming it (exit code 2).
 """
@@ -20,7 +25,8 @@ from typing import Sequence
 
 import numpy as np
 
-from attn.viz import charts
+from attn.config import MODEL_ORDER
+from attn.viz import animate, charts
 from attn.viz import support as ds
 from attn.records import METRICS, Decode
 from attn.runs.store import RunStore, StoreError
@@ -44,6 +50,9 @@ def register(subparsers) -> None:
                    help="attention maps: a number N picks N test sentences from shortest to longest "
                         f"(default {DEFAULT_SENTENCES}: short, medium, long); a comma-separated list picks "
                         "those test sentence indices (one index: '17,')")
+    p.add_argument("--animate", action="store_true",
+                   help="also write how attention forms over training: each run's longest probe sentence at "
+                        "every stored checkpoint, as a GIF (and an MP4 when imageio-ffmpeg or ffmpeg is present)")
     p.add_argument("--home", help="the run store folder (default: $ATTN_HOME, else ./runs)")
     p.set_defaults(func=cmd_figures)
 
@@ -51,12 +60,14 @@ def register(subparsers) -> None:
 def cmd_figures(args) -> int:
     try:
         store = RunStore(args.home)
-        run_ids = resolve_runs(store, args.runs)
+        run_ids = in_model_order(store, resolve_runs(store, args.runs))
         metrics = parse_metrics(args.metric)
         sentences = parse_sentences(args.sentences)
         built = build_figures(store, run_ids, style=args.style, metrics=metrics, sentences=sentences)
         os.makedirs(args.out, exist_ok=True)
         paths = write_figures(built, args.out)
+        if getattr(args, "animate", False):
+            paths += write_animations(store, run_ids, args.out, style=args.style)
     except (StoreError, ValueError) as exc:  # ConfigError is a ValueError
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -79,6 +90,16 @@ def resolve_runs(store: RunStore, spec: str) -> list[str]:
     for run_id in ids:
         store.status(run_id)  # an unknown id -> StoreError naming it
     return ids
+
+
+def in_model_order(store: RunStore, run_ids: Sequence[str]) -> list[str]:
+    """The run ids by model label in MODEL_ORDER (labels outside it last), then by seed, then as given: every
+    figure lists its models in that one order (none, additive, dot, general, then the Transformers)."""
+    rows = store.runs().set_index("id")
+    order = {label: i for i, label in enumerate(MODEL_ORDER)}
+    place = {rid: (order.get(rows.loc[rid, "variant"], len(order)), int(rows.loc[rid, "seed"]), i)
+             for i, rid in enumerate(run_ids)}
+    return sorted(run_ids, key=place.__getitem__)
 
 
 def latest_runs(store: RunStore) -> list[str]:
@@ -150,7 +171,7 @@ def build_figures(store: RunStore, run_ids: Sequence[str], style: str = "slide",
                   metrics: Sequence[str] | None = None,
                   sentences: int | Sequence[int] = DEFAULT_SENTENCES) -> list[tuple[str, object]]:
     """-> [(file stem, alt chart)] of the runs, drawn exactly as the pages draw them."""
-    run_ids = list(run_ids)
+    run_ids = in_model_order(store, run_ids)
     rows = store.runs().set_index("id").loc[run_ids]
     figures: list[tuple[str, object]] = []
 
@@ -212,6 +233,56 @@ def attention_figures(store: RunStore, run_ids: Sequence[str], rows, style: str,
     if no_attention:
         _note(f"no attention map for {', '.join(sorted(no_attention))}: a model without attention has none")
     return figures
+
+
+# ------------------------------------------------------------------------ attention over training
+
+def probe_frames(checkpoints, probe: int | None = None) -> tuple[list[str], list[str], list[tuple[int, object]]]:
+    """checkpoints (attn.records.Checkpoint, oldest first) -> (source tokens, reference tokens, [(step, weights
+    (T, S))]) of one probe sentence: `probe` (its index among the probes), else the longest source. Checkpoints
+    without that probe's map are left out; no map at all (a model without attention) gives no frames."""
+    if not checkpoints:
+        return [], [], []
+    probes = checkpoints[-1].probes
+    if not probes:
+        return [], [], []
+    if probe is None:
+        probe = max(range(len(probes)), key=lambda i: (len(probes[i].src), -i))
+    src, tgt = list(probes[probe].src), list(probes[probe].tgt)
+    steps = [(int(c.step), c.probes[probe].weights) for c in checkpoints
+             if probe < len(c.probes) and list(c.probes[probe].src) == src and c.probes[probe].weights is not None]
+    return src, tgt, steps
+
+
+def write_animations(store: RunStore, run_ids: Sequence[str], out: str, style: str = "slide") -> list[str]:
+    """attention-forming-<model>.gif (and .mp4 with an ffmpeg) per run with stored checkpoints -> the paths."""
+    if not hasattr(store, "checkpoints"):
+        _note("this store keeps no training checkpoints yet; no animation written")
+        return []
+    labels = _panel_labels(store.runs().set_index("id").loc[list(run_ids)])
+    encoder = animate.mp4_encoder()
+    paths, without = [], []
+    for rid in run_ids:
+        src, tgt, steps = probe_frames(store.checkpoints(rid))
+        if not steps:
+            without.append(labels[rid])
+            continue
+        frames = animate.render_frames(animate.attention_frames(src, tgt, steps, title=labels[rid], style=style))
+        stem = os.path.join(out, f"attention-forming-{_file_part(labels[rid])}")
+        paths.append(animate.save_animation(frames, stem + ".gif", caption=labels[rid]))
+        if encoder:
+            paths.append(animate.save_animation(frames, stem + ".mp4", caption=labels[rid]))
+    if without:
+        _note(f"no attention over training for {', '.join(without)} (no checkpoints stored, or a model without "
+              "attention)")
+    if paths and not encoder:
+        _note("MP4 needs imageio-ffmpeg (pip install imageio-ffmpeg) or ffmpeg on PATH; wrote the GIFs only")
+    return paths
+
+
+def _file_part(label: str) -> str:
+    """A model label as part of a file name: 'dec·rope seed 1' -> 'dec-rope-seed-1'."""
+    return "".join(c if c.isalnum() else "-" for c in label).strip("-")
 
 
 def write_figures(figures: Sequence[tuple[str, object]], out: str, scale: float = 2) -> list[str]:
