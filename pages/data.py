@@ -8,8 +8,39 @@ from attn.app import actions, admin, frame, render, state
 from attn.viz import charts
 from attn.viz import support as ds
 from attn.config import PRESETS, limits
-from attn.data.corpus import CorpusOptions
+from attn.data.corpus import CorpusOptions, as_given, check_official_split
+from attn.data.load import check_subwords, corpus_name, remember_corpus_names
 from attn.data.tasks import LENGTH_DISTRIBUTIONS, TASKS
+
+SUBWORDS = {"off (whole words)": None, "BPE": "bpe", "unigram": "unigram"}
+SPLITS = {"valid": "validation", "test": "test"}
+
+
+def _source_first(uploads, key: str) -> list:
+    """Two line-aligned uploads ordered source file first (the visitor says which); one TSV as it is."""
+    if len(uploads) != 2:
+        return list(uploads)
+    frame.keep_valid(key, [f.name for f in uploads])
+    first = st.radio("Which file holds the source sentences?", [f.name for f in uploads], key=key,
+                     horizontal=True)
+    return sorted(uploads, key=lambda f: f.name != first)
+
+
+def _official_split(split: str, uploads, options: CorpusOptions, data) -> str | None:
+    """An uploaded official split, checked against the training file `data` (layout, shared vocabulary)
+    under the names it was uploaded with, then kept in the run store -> its corpus spec (None: no upload)."""
+    if not uploads:
+        return None
+    files = [(f.name, f.getvalue()) for f in _source_first(uploads, f"data.{split}_source_file")]
+    actions.check_upload(files)
+    loaded, error = state.parse_upload(tuple((n, hashlib.sha256(b).hexdigest()) for n, b in files),
+                                       as_given(options), files)
+    if error:
+        raise ValueError(f"**The {SPLITS[split]} file cannot be used.** {error}")
+    check_official_split(split, loaded, data)
+    spec, _ = actions.store_corpus(files)
+    remember_corpus_names(spec, [name for name, _ in files])
+    return spec
 
 
 def _task_changed():
@@ -75,6 +106,17 @@ else:
     max_pairs = opts[2].number_input("Most pairs (0 = all)", 0, lim["n_train"], 20_000, step=1000,
                                      key="data.max_pairs")
     level = opts[3].selectbox("Tokens", ["word", "char"], key="data.level")
+    splits = st.columns(2)
+    split_uploads = {split: splits[i].file_uploader(
+        f"Official {SPLITS[split]} split (optional): the corpus's layout, used as given instead of a random "
+        f"share", accept_multiple_files=True, key=f"data.{split}_upload", max_upload_size=actions.upload_limit_mb(),
+        disabled=bool(no_upload), help=no_upload) for i, split in enumerate(SPLITS)}
+    pieces = st.columns(2)
+    subwords = SUBWORDS[pieces[0].radio(
+        "Subwords (SentencePiece, trained on the training split)", list(SUBWORDS), key="data.subwords",
+        horizontal=True, disabled=level != "word", help="word tokens only; buckets stay in source words")]
+    subword_vocab = pieces[1].number_input("Subword vocabulary (pieces per side)", 8, lim["vocab"], 8000, step=500,
+                                           key="data.subword_vocab", disabled=subwords is None or level != "word")
 
 buckets = st.columns([3, 3], gap="medium")
 n_buckets = buckets[0].slider("Length buckets", 1, 10, default.n_buckets, key="data.n_buckets")
@@ -92,11 +134,7 @@ try:
         options_cfg = ds.corpus_data_config("", "", lowercase=lowercase, max_len=max_len, max_pairs=max_pairs,
                                             level=level, n_buckets=n_buckets, edges_text=edges_text)
         if uploads:
-            if len(uploads) == 2:
-                frame.keep_valid("data.source_file", [f.name for f in uploads])
-                first = st.radio("Which file holds the source sentences?", [f.name for f in uploads],
-                                 key="data.source_file", horizontal=True)
-                uploads = sorted(uploads, key=lambda f: f.name != first)
+            uploads = _source_first(uploads, "data.source_file")
             files = [(f.name, f.getvalue()) for f in uploads]
             actions.check_upload(files)  # the size limit again, in code, before anything reads the bytes
             digest = tuple((name, hashlib.sha256(blob).hexdigest()) for name, blob in files)
@@ -105,24 +143,38 @@ try:
                 st.error(f"**This corpus cannot be used.** {error}", icon=":material/error:")
                 st.stop()
             sha = data.report["sha256"]
-            names = st.session_state.setdefault("data.corpus_names", {})  # sha256 -> the uploaded file names
-            names[sha] = "+".join(f.name for f in uploads)
             if current is not None and current.corpus_sha256 == sha:
                 spec_path = current.corpus  # stored already
             else:
                 spec_path, sha = actions.store_corpus(files)
+                remember_corpus_names(spec_path, [f.name for f in uploads])  # every page calls it by them
             cfg = ds.corpus_data_config(spec_path, sha, lowercase=lowercase, max_len=max_len, max_pairs=max_pairs,
                                         level=level, n_buckets=n_buckets, edges_text=edges_text)
+            options = CorpusOptions.for_config(cfg)
+            cfg = dataclasses.replace(cfg, **{f"corpus_{split}": _official_split(split, split_uploads[split],
+                                                                                 options, data)
+                                              for split in SPLITS})
         elif current is not None and current.corpus:
             cfg = ds.corpus_data_config(current.corpus, current.corpus_sha256, lowercase=lowercase,
                                         max_len=max_len, max_pairs=max_pairs, level=level,
                                         n_buckets=n_buckets, edges_text=edges_text)
-            st.caption("Showing the corpus uploaded before (kept in the run store); upload files to replace it.")
+            # its official splits stay with it (new uploads replace them)
             data = state.load_data(cfg)
+            options = CorpusOptions.for_config(cfg)
+            cfg = dataclasses.replace(cfg, **{f"corpus_{split}": _official_split(split, split_uploads[split],
+                                                                                 options, data)
+                                              or getattr(current, f"corpus_{split}") for split in SPLITS})
+            st.caption("Showing the corpus uploaded before (kept in the run store); upload files to replace it.")
         else:
             st.info("Upload a corpus: a TSV file such as Tatoeba's `eng-fra.txt`, or two files with one "
                     "sentence per line, line N of one translating line N of the other.")
             st.stop()
+    if source != "built-in task":
+        cfg = dataclasses.replace(cfg, subwords=subwords if level == "word" else None,
+                                  subword_vocab=int(subword_vocab))
+        if cfg.corpus_valid or cfg.corpus_test:
+            data = state.load_data(cfg)  # the official splits in place of the random ones
+        subword_models = check_subwords(cfg, data)  # a size the corpus cannot hold: refused here, not in training
 except (ValueError, admin.Refused) as exc:  # ConfigError, CorpusError, a file too large, an upload refused
     st.error(str(exc), icon=":material/error:")
     st.stop()
@@ -150,5 +202,8 @@ skipped = data.report.get("skipped") or {}
 if skipped:
     st.warning("Skipped lines: " + ", ".join(f"{n:,} {why}" for why, n in skipped.items()) + ". First problems: "
                + "; ".join(data.report.get("first_problems", [])), icon=":material/warning:")
-corpus_name = st.session_state.get("data.corpus_names", {}).get(cfg.corpus_sha256) if cfg.corpus else None
-st.caption(f"Train will use: {ds.describe_data(cfg, corpus_name)}; buckets {', '.join(overview['buckets'])}.")
+if cfg.corpus and cfg.subwords:
+    st.caption(f"Subwords: {cfg.subwords}, {subword_models.src.get_piece_size():,} source and "
+               f"{subword_models.tgt.get_piece_size():,} target pieces, trained on the training split (the "
+               "vocabularies above count words); buckets stay in source words.")
+st.caption(f"Train will use: {ds.describe_data(cfg, corpus_name(cfg))}; buckets {', '.join(overview['buckets'])}.")

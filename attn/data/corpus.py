@@ -293,20 +293,31 @@ def _with_official_splits(data: ParallelData, options: CorpusOptions, specs: dic
     Each official file must have the training file's column layout (a TSV with as many columns, or two
     parallel files) and share vocabulary with the training split on both sides.
     """
-    as_given = dataclasses.replace(options, max_len=None, max_pairs=None)
     splits, reports, digests = {"valid": data.valid, "test": data.test}, {}, [data.report["sha256"]]
     for split, spec in specs.items():
         if spec is None:
             continue
-        loaded = _load_one(spec, dataclasses.replace(as_given, valid_frac=0.0, test_frac=0.0))
-        _check_layout(split, loaded.report, data.report)
-        _check_shared_vocabulary(split, loaded, data)
+        loaded = _load_one(spec, as_given(options))
+        check_official_split(split, loaded, data)
         splits[split], reports[split] = loaded.train, loaded.report
         digests.append(f"{split}:{loaded.report['sha256']}")
     report = {**data.report, "official": reports, "train_sha256": data.report["sha256"],
               # one hash over every file, so a changed test file changes the corpus a run names
               "sha256": hashlib.sha256("\n".join(digests).encode("ascii")).hexdigest()}
     return dataclasses.replace(data, valid=splits["valid"], test=splits["test"], report=report)
+
+
+def as_given(options: CorpusOptions) -> CorpusOptions:
+    """The options an official split is read with: the training file's tokenization, every pair kept, in
+    order (no max_len, no max_pairs, no split); its pairs end in `.train`."""
+    return dataclasses.replace(options, max_len=None, max_pairs=None, valid_frac=0.0, test_frac=0.0)
+
+
+def check_official_split(split: str, loaded: ParallelData, data: ParallelData) -> None:
+    """Refuse an official `split` ("valid" or "test", read with `as_given`) that does not fit the training
+    file `data`: another column layout, or no token in common on one side (CorpusError naming the file)."""
+    _check_layout(split, loaded.report, data.report)
+    _check_shared_vocabulary(split, loaded, data)
 
 
 def _layout_text(report: dict) -> str:

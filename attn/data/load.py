@@ -5,6 +5,11 @@ package has no import circle.
 """
 from __future__ import annotations
 
+import os
+import secrets
+from pathlib import Path
+from typing import Sequence
+
 from attn.config import ConfigError, DataConfig
 from attn.data.corpus import CorpusOptions, load_corpus
 from attn.data.pairs import ParallelData
@@ -45,3 +50,50 @@ def check_subwords(cfg: DataConfig, data: ParallelData):
         return None
     from attn.data.subwords import subwords_for  # imports sentencepiece on use
     return subwords_for(data, cfg.subwords, cfg.subword_vocab)
+
+
+# ------------------------------------------------------------------------ an uploaded corpus's names
+
+NAMES_FILE = "names.txt"  # beside an uploaded corpus kept in the run store: the names its files had
+STORE_FILE_NAMES = {"corpus.tsv", "source.txt", "target.txt"}  # what the store calls them (RunStore.store_corpus)
+
+
+def _folder(spec: str) -> Path:
+    """The folder of a corpus spec's first file ("PATH" or "SRC,TGT")."""
+    return Path(spec.split(",")[0].strip()).parent
+
+
+def remember_corpus_names(spec: str, names: Sequence[str]) -> None:
+    """Keep the names an upload's files had ("eng-fra.txt", or "train.en", "train.fr") beside the files the
+    store kept under its own names, so every page can call the corpus by them (`corpus_name`). Written
+    to a temp file and renamed; a read-only store only loses the names, never the corpus."""
+    folder, text = _folder(spec), "+".join(" ".join(str(n).split()) for n in names)
+    staging = folder / f".{NAMES_FILE}.{secrets.token_hex(4)}.tmp"
+    try:
+        staging.write_text(text, encoding="utf-8")
+        os.replace(staging, folder / NAMES_FILE)
+    except OSError:
+        staging.unlink(missing_ok=True)
+
+
+def _spec_name(spec: str) -> str | None:
+    try:
+        return (_folder(spec) / NAMES_FILE).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        names = [os.path.basename(p.strip()) for p in spec.split(",")]
+        return None if set(names) <= STORE_FILE_NAMES else "+".join(names)  # a file of the user's, by its name
+
+
+def corpus_name(cfg: DataConfig) -> str | None:
+    """What to call the corpus `cfg` imports: its files' names as uploaded (or as given on the CLI), with
+    the official splits' -> "eng-fra.txt", "train.tsv, validation valid.tsv, test test.tsv"; None for a
+    built-in task, or an upload whose names were not kept (say its hash instead)."""
+    if not cfg.corpus:
+        return None
+    name = _spec_name(cfg.corpus)
+    if name is None:
+        return None
+    for split, spec in (("validation", cfg.corpus_valid), ("test", cfg.corpus_test)):
+        if spec:
+            name += f", {split} {_spec_name(spec) or 'file'}"
+    return name

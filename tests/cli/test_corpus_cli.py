@@ -15,7 +15,7 @@ NOUNS = [("cat", "chat"), ("dog", "chien"), ("house", "maison"), ("garden", "jar
 VERBS = [("sees", "voit"), ("likes", "aime"), ("finds", "trouve"), ("eats", "mange")]
 
 
-def _pairs(n: int, seed: int, longest: int = 6) -> list[tuple[str, str]]:
+def english_french_pairs(n: int, seed: int, longest: int = 6) -> list[tuple[str, str]]:
     """`n` English-French pairs of 3..3+2*longest words ("the cat sees the dog and the bird ...")."""
     rng = random.Random(seed)
     pairs = []
@@ -39,9 +39,9 @@ def _tsv(path, pairs, columns: int = 2) -> str:
 def corpus(tmp_path, monkeypatch):
     """A training, validation and test TSV, and a run store of their own."""
     monkeypatch.setenv("ATTN_HOME", str(tmp_path / "home"))
-    return {"train": _tsv(tmp_path / "train.tsv", _pairs(240, 0, longest=3)),
-            "valid": _tsv(tmp_path / "valid.tsv", _pairs(20, 1, longest=3)),
-            "test": _tsv(tmp_path / "test.tsv", _pairs(30, 2, longest=6)), "folder": tmp_path}
+    return {"train": _tsv(tmp_path / "train.tsv", english_french_pairs(240, 0, longest=3)),
+            "valid": _tsv(tmp_path / "valid.tsv", english_french_pairs(20, 1, longest=3)),
+            "test": _tsv(tmp_path / "test.tsv", english_french_pairs(30, 2, longest=6)), "folder": tmp_path}
 
 
 def _train(corpus, capsys, *argv):
@@ -56,7 +56,7 @@ def _stored_runs(corpus) -> int:
 
 
 def test_a_valid_file_in_another_column_layout_is_refused_before_anything_is_queued(corpus, capsys):
-    valid = _tsv(corpus["folder"] / "valid3.tsv", _pairs(20, 1), columns=3)
+    valid = _tsv(corpus["folder"] / "valid3.tsv", english_french_pairs(20, 1), columns=3)
     code, _, captured = _train(corpus, capsys, "--valid", valid)
     assert code == 2 and "Traceback" not in captured.err
     assert "valid3.tsv" in captured.err and "3 tab-separated columns" in captured.err
