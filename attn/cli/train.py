@@ -50,7 +50,7 @@ def _train(args, configs: list[RunConfig]) -> int:
     n_runs = len(configs)
     jobs = max(1, min(args.jobs or default_jobs(n_runs), n_runs))
     from attn.data.load import check_subwords, load_data  # pure Python; workers import torch in their fork server
-    from attn.runs.runner import JobRunner
+    from attn.runs.executors import executor_name, make_runner  # local workers, or Ray (ATTN_EXECUTOR=ray)
     with _run_store(temporary=args.no_store) as store:
         data, data_config = None, configs[0].data  # every run of one command shares its data
         if data_config.corpus:  # the corpus's content hash is part of the config, so of the cache key
@@ -61,7 +61,8 @@ def _train(args, configs: list[RunConfig]) -> int:
                 configs = [dataclasses.replace(cfg, data=data_config) for cfg in configs]
         labels = [f"{c.model.label} seed {c.seed}" for c in configs]
         progress = Progress(labels)
-        runner = JobRunner(store, max_jobs=jobs, nice=0, events=True)
+        # on Ray, --jobs or the cluster's CPUs: this machine's cores say nothing about the cluster's
+        runner = make_runner(store, max_jobs=jobs if executor_name() == "local" else args.jobs, nice=0, events=True)
         ids: list[str] = []
         try:
             ids = runner.submit_many(configs, cache=not args.retrain)
@@ -136,12 +137,12 @@ def lecture_seconds() -> float:
     """Wall time of the lecture demo as `train --preset lecture --no-store` runs it (`bench`'s figure):
     three workers at once in a temporary store, loading data, training, evaluating, storing."""
     from attn.config import preset
-    from attn.runs.runner import JobRunner
+    from attn.runs.executors import make_runner
     from attn.runs.workers import default_jobs
     start = time.perf_counter()
     configs = [preset("lecture").with_variant(v) for v in ("none", "additive", "dot")]
     with _run_store(temporary=True) as store:
-        runner = JobRunner(store, max_jobs=default_jobs(len(configs)), nice=0)
+        runner = make_runner(store, max_jobs=default_jobs(len(configs)), nice=0)
         try:
             statuses = runner.wait_many(runner.submit_many(configs))
         finally:

@@ -154,3 +154,22 @@ def test_the_per_visitor_limit_holds_on_ray_as_locally(store):
         assert store.runs().empty  # all or none
     finally:
         runner.shutdown()
+
+
+@pytest.mark.parametrize("command", [["train", "--preset", "tiny", "--variants", "none"],
+                                     ["preload", "--preset", "tiny", "--variants", "none"]])
+def test_train_and_preload_train_on_ray_when_attn_executor_says_so(store, monkeypatch, command):
+    from attn.cli.main import main
+    submitted = []
+    original = RayRunner.submit_many
+
+    def spy(self, configs, *args, **kw):
+        submitted.append(len(configs))
+        return original(self, configs, *args, **kw)
+
+    monkeypatch.setattr(RayRunner, "submit_many", spy)
+    monkeypatch.setenv("ATTN_EXECUTOR", "ray")
+    assert main(command) == 0
+    assert submitted == [1]
+    runs = store.runs()
+    assert list(runs["status"]) == ["done"]
