@@ -122,3 +122,23 @@ def head_stats_frame(maps) -> pd.DataFrame:
     """attn.nn.heads.head_stats as the summary chart's frame: kind, layer, head, entropy, distance."""
     from attn.nn.heads import head_stats
     return pd.DataFrame([vars(s) for s in head_stats(maps)], columns=["kind", "layer", "head", "entropy", "distance"])
+
+
+HEADS_ONLY_TRANSFORMERS = (
+    "Heads exist only in the **Transformer family**. An RNN model (none, additive, dot, general) has one "
+    "attention per output step, with no layers or heads; its map is on the **Attention** page. To see heads "
+    "specialise, train a Transformer: on **Train** (in the sidebar), choose the model family *Transformer*.")
+
+
+def transformer_runs(snap: state.Snapshot) -> list[str]:
+    """Ids of the done Transformer runs, newest first."""
+    return [rid for rid in snap.done["id"] if snap.configs[rid]["model"].get("family") == "transformer"]
+
+
+def head_tokens(kind: str, src, ref) -> tuple[list[str], list[str]]:
+    """(row tokens, column tokens) of one kind of attention while a model reads `ref` + </s> after `src`:
+    encoder self (S, S) source over source; decoder self (T, T) each decoder input (<s>, then the reference)
+    over the inputs so far; cross (T, S) each output word (the reference, then </s>) over the source."""
+    from attn.data.text import BOS
+    inputs, outputs = [BOS, *ref], [*ref, EOS]
+    return {"encoder": (list(src), list(src)), "decoder": (inputs, inputs), "cross": (outputs, list(src))}[kind]
