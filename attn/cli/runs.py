@@ -116,17 +116,12 @@ def cmd_show(args, store: RunStore) -> int:
 
 def scoring_lines(run) -> str:
     """How the run's BLEU and chrF were computed: sacrebleu's signatures, as stored with its overall metrics,
-    else as this code's evaluation computes them for the run's config (the token level decides BLEU's
-    tokenizer: 13a for words, char for characters) -- said so, since an older store kept only numbers."""
-    stored = run.overall or {}
-    if stored.get("bleu_signature"):
-        signatures, origin = stored, "stored with the run"
-    else:
-        from attn.data.pairs import ParallelData
-        from attn.training.evaluate import signatures as evaluation_signatures  # imports torch: only here
-        level = (run.config.get("data") or {}).get("level", "word")
-        signatures = evaluation_signatures(ParallelData("", (), (), (), level=level))
-        origin = f"this code's evaluation at {level} level; not stored with the run"
+    else as this code computes them for the run's config (the token level decides BLEU's tokenizer: 13a
+    for words, char for characters) -- said so, since the store may keep only the numbers."""
+    from attn.data.scoring import run_signatures
+    level = (run.config.get("data") or {}).get("level", "word")
+    signatures, stored = run_signatures(run.overall, level)
+    origin = "stored with the run" if stored else f"this code's settings at {level} level; not stored with the run"
     return (f"\nscored with sacrebleu ({origin}):\n  BLEU {signatures['bleu_signature']}\n"
             f"  chrF {signatures.get('chrf_signature', '?')}")
 

@@ -267,8 +267,8 @@ def _models(configs: Sequence[RunConfig]) -> str:
 def signature_footer(signatures: dict) -> str:
     """The tables' footer: how every BLEU and chrF above was computed (sacrebleu's signatures), so the
     numbers can be put beside anyone else's computed the same way."""
-    return (f"\nscored with sacrebleu: BLEU {signatures.get('bleu_signature', '?')}; "
-            f"chrF {signatures.get('chrf_signature', '?')}")
+    from attn.data.scoring import signature_note
+    return "\nscored with " + signature_note(signatures)
 
 
 def _print_report(report: dict) -> None:

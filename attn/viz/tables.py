@@ -1,4 +1,5 @@
-"""Runs as the pages' tables: the Runs page's columns and filters, counts per status, recent runs, curve rows."""
+"""Runs as the pages' tables: the Runs page's columns and filters, counts per status, recent runs, curve rows,
+and the caption saying how their BLEU and chrF were computed."""
 from __future__ import annotations
 
 import time
@@ -6,6 +7,7 @@ from typing import Iterable
 
 import pandas as pd
 
+from attn.data.scoring import run_signatures, signature_note
 from attn.runs.store import STATUSES
 
 RUN_COLUMNS = ["name", "status", "task", "variant", "style", "seed", "bleu", "progress", "created", "finished",
@@ -50,3 +52,17 @@ def curves_frame(steps: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=[*steps.columns, "kind"]) if steps is not None else pd.DataFrame()
     return pd.concat(frames, ignore_index=True)
+
+
+def scoring_caption(runs: Iterable) -> str:
+    """The line under a BLEU/chrF table or chart: how the scores of `runs` (records with .overall and .config,
+    as store.run gives them) were computed -- sacrebleu's signatures, each distinct one once (a word-level
+    and a character-level run differ in BLEU's tokenizer). Signatures the store did not keep are this
+    code's settings for the run's level, and the caption says so. "" without runs."""
+    notes: dict[str, bool] = {}
+    for run in runs:
+        level = ((getattr(run, "config", None) or {}).get("data") or {}).get("level", "word")
+        found, stored = run_signatures(getattr(run, "overall", None), level)
+        notes[signature_note(found)] = notes.get(signature_note(found), True) and stored
+    return "Scored with " + " · ".join(note + ("" if stored else " (this code's settings: not stored with the runs)")
+                                       for note, stored in notes.items()) if notes else ""
