@@ -2,6 +2,7 @@
 import streamlit as st
 
 from attn.app import frame, render, state
+from attn.app import live as live_view
 from attn.app import groups as picker
 from attn.viz import charts, length
 from attn.viz import support as ds
@@ -45,3 +46,6 @@ for decoder in styles:
     st.caption(ds.STYLE_NOTES.get(decoder, decoder))
 if len(styles) > 1:
     st.warning("These runs used different decoder styles; compare like with like.")
+
+st.subheader("While they trained")
+live_view.show_at_progress(store, picked, metric, band, style=frame.style(), key="compare.progress")

@@ -2,6 +2,9 @@
 import streamlit as st
 
 from attn.app import actions, admin, frame, render, state
+from attn.app import live as live_view
+from attn.config import ConfigError
+from attn.training.checkpoints import check_probe, probe_vocab, with_probe
 from attn.viz import support as ds
 from attn.config import ARCHS, FAMILIES, LENGTH_TRANSFORMER, POSITIONS, PRESETS, STYLES, VARIANTS
 from attn.runs import plans
@@ -40,6 +43,13 @@ def _queue() -> None:
     data = st.session_state.get("data_config", PRESETS[ds.DEFAULT_PRESET].data)
     configs, problems = plans.plan_form(data, st.session_state.get("train.preset", ds.DEFAULT_PRESET),
                                         _form_values())
+    probe = (st.session_state.get("train.probe") or "").strip()
+    if probe and not problems:  # checked against the data's own words before anything is queued
+        try:
+            check_probe(probe, data, probe_vocab(state.load_data(data), data))
+            configs = [with_probe(cfg, probe) for cfg in configs]
+        except ConfigError as exc:
+            problems = [str(exc)]
     if problems:  # one message naming every bad field, its value and its range; nothing is queued
         fix = "this field" if len(problems) == 1 else f"these {len(problems)} fields"
         actions.remember_outcome("train", actions.Submitted(
@@ -100,6 +110,9 @@ with st.container(border=True):
     row[5].slider("Teacher forcing", 0.0, 1.0, base.train.teacher_forcing if family == "rnn" else 1.0,
                   0.05, key="train.teacher_forcing", help=fields["teacher_forcing"].help,
                   disabled=family != "rnn")
+    st.text_input("Probe sentence (optional)", key="train.probe", placeholder="one validation sentence per length bucket",
+                  help="a source sentence whose attention every checkpoint keeps, drawn live below and on the "
+                       "Attention page's checkpoint slider; empty: one validation sentence per length bucket")
     configs, problems = plans.plan_form(data_cfg, preset, _form_values())
     if configs:
         labels = list(dict.fromkeys(cfg.model.label for cfg in configs))
@@ -139,8 +152,10 @@ def live(watching: bool, sidebar_line: str, page_run: list) -> None:
             if len(finished):  # the live chart stays as the finished picture of the runs that just ended
                 ended = list(finished.head(9)["id"])
                 render.show_live_loss(ds.curves_frame(store.curves(ended), store.curves(ended, "epoch")),
-                                      style=frame.style(), key="train.live", name="finished-loss")
+                                      style=frame.style(), key="train.live", name="finished-loss",
+                                      marks=live_view.alignment_marks(store, ended))
                 st.caption("Finished: the loss of the runs that ended in the last 10 minutes.")
+                live_view.show_progress(store, finished.head(9), style=frame.style(), key="train.progress")
         else:
             st.subheader(f"Training now ({len(active)})")
             no_cancel = admin.refusal("cancel")
@@ -151,7 +166,9 @@ def live(watching: bool, sidebar_line: str, page_run: list) -> None:
                 button.button("Cancel", key=f"train.{run['id']}.cancel_button", on_click=actions.cancel,
                               args=(run["id"],), icon=":material/stop:", disabled=bool(no_cancel), help=no_cancel)
             curves = ds.curves_frame(store.curves(list(active["id"])), store.curves(list(active["id"]), "epoch"))
-            render.show_live_loss(curves, style=frame.style(), key="train.live", name="live-loss")
+            render.show_live_loss(curves, style=frame.style(), key="train.live", name="live-loss",
+                                  marks=live_view.alignment_marks(store, active["id"]))
+            live_view.show_progress(store, active, style=frame.style(), key="train.progress")
         if len(finished):
             st.markdown("**Finished in the last 10 minutes**")
             no_train = admin.refusal("train")

@@ -31,14 +31,14 @@ def show_chart(build, *args, key: str, name: str | None = None, **kwargs) -> Non
     _send(spec_json, datasets, build, args, kwargs, key, name)
 
 
-def show_live_loss(df: pd.DataFrame, *, key: str, name: str, style: str) -> None:
-    """charts.live_loss_chart(df), redrawn every second while runs train.
+def show_live_loss(df: pd.DataFrame, *, key: str, name: str, style: str, marks: pd.DataFrame | None = None) -> None:
+    """charts.live_loss_chart(df, marks=marks), redrawn every second while runs train.
 
     Its data changes at every redraw, so a spec kept per input would never be reused; instead the
     spec is built (~130 ms with Altair's validation) once per shape (the variants present) and only
     the rows are swapped in (~5 ms): the same spec `show_chart` would send, for the price of the rows.
     """
-    parts = charts.live_loss_parts(df)
+    parts = charts.live_loss_parts(df, marks)
     if parts is None:
         show_chart(charts.live_loss_chart, df, style=style, key=key, name=name)
         return
@@ -46,16 +46,16 @@ def show_live_loss(df: pd.DataFrame, *, key: str, name: str, style: str) -> None
     values = charts.rows_json(rows)
     # Named as Altair names inline data (its api._dataset_name), so the spec is the one it would make.
     rows_name = "data-" + hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:32]
-    spec = json.loads(_live_template(shape, style, df))
+    spec = json.loads(_live_template(shape, style, df, marks))
     spec["data"] = {"name": rows_name}
     _send(json.dumps(spec), {rows_name: compat.arrow_bytes(values)},
-          charts.live_loss_chart, (df,), {"style": style}, key, name)
+          charts.live_loss_chart, (df,), {"style": style, "marks": marks}, key, name)
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
-def _live_template(shape: tuple, style: str, _df: pd.DataFrame) -> str:
+def _live_template(shape: tuple, style: str, _df: pd.DataFrame, _marks: pd.DataFrame | None = None) -> str:
     """The spec JSON of live_loss_chart without its rows, per shape (built from the first frame seen)."""
-    return _convert(charts.live_loss_chart(_df, style=style))[0]
+    return _convert(charts.live_loss_chart(_df, style=style, marks=_marks))[0]
 
 
 def _slug(text: str) -> str:

@@ -4,7 +4,9 @@
                                             first and the newest always (attn.training.checkpoints.Thinner)
     checkpoints(run_id) -> [Checkpoint]     ordered by step; [] for a run without (trained before they existed,
                                             or with train.checkpoints off)
-    checkpoint_steps(run_ids) -> frame      run_id, step, epoch, seconds, alignment: cheap, no maps
+    checkpoint(run_id, step=None)           one of them (None: the newest), or None
+    checkpoint_buckets(run_ids) -> frame    every checkpoint's bucket metrics, no maps (the live chart's rows)
+    checkpoint_alignment(run_ids) -> frame  mean probe alignment per checkpoint (the loss chart's mark)
 
 Checkpoints reach the store through `recorder(run_id)` like every other TrainEvent (kind "checkpoint",
 the Checkpoint as its payload), the path a worker, the CLI and a cluster's replayed events all take.
@@ -65,18 +67,31 @@ class CheckpointStore:
 
     def checkpoints(self, run_id: str) -> list[Checkpoint]:
         """Every stored checkpoint of a run, ordered by step, probe maps as float32; [] for a run without."""
+        return self._read_checkpoints(run_id, "")
+
+    def checkpoint(self, run_id: str, step: int | None = None) -> Checkpoint | None:
+        """One stored checkpoint of a run: at `step`, or the newest (step None); None when there is none."""
+        if step is None:
+            found = self._read_checkpoints(run_id, " AND step = (SELECT MAX(step) FROM checkpoints WHERE run_id=?)",
+                                           (run_id,))
+        else:
+            found = self._read_checkpoints(run_id, " AND step = ?", (int(step),))
+        return found[0] if found else None
+
+    def _read_checkpoints(self, run_id: str, where: str, args: tuple = ()) -> list[Checkpoint]:
         self.status(run_id)  # an unknown id -> StoreError
         db = self._db()
         maps: dict[int, list[ProbeMap]] = {}
         for step, src, tgt, weights, alignment in db.execute(
-                "SELECT step, src, tgt, weights, alignment FROM probe_maps WHERE run_id=? ORDER BY step, position",
-                (run_id,)):
+                f"SELECT step, src, tgt, weights, alignment FROM probe_maps WHERE run_id=?{where} "
+                "ORDER BY step, position", (run_id, *args)):
             maps.setdefault(step, []).append(ProbeMap(json.loads(src), json.loads(tgt),
                                                       None if weights is None else decode_map(weights), alignment))
         return [Checkpoint(step, epoch, seconds, tuple(BucketScore(**b) for b in json.loads(buckets)),
                            tuple(maps.get(step, ())))
                 for step, epoch, seconds, buckets in db.execute(
-                    "SELECT step, epoch, seconds, buckets FROM checkpoints WHERE run_id=? ORDER BY step", (run_id,))]
+                    f"SELECT step, epoch, seconds, buckets FROM checkpoints WHERE run_id=?{where} ORDER BY step",
+                    (run_id, *args))]
 
     def checkpoint_buckets(self, run_ids: str | Sequence[str]) -> pd.DataFrame:
         """The bucket metrics of every stored checkpoint, no maps: one row per run x checkpoint x bucket,

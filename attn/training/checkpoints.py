@@ -25,6 +25,7 @@ weights lie in [0, 1], where float16 keeps about 3 significant digits, a quarter
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 from typing import TYPE_CHECKING, Sequence
 
@@ -171,3 +172,17 @@ def check_probe(text: str, data, vocab=None) -> TypedSentence:
                           f"({named}{more}); the model has no embedding for them, so use {kind} of the "
                           "training sentences (see the Data page's preview)")
     return typed
+
+
+def probe_vocab(data, data_config):
+    """The source vocabulary a run on `data` (ParallelData) will have, to check a typed probe against before
+    the run is queued; None for subword data (any text becomes pieces)."""
+    from attn.data.text import Vocab
+    if getattr(data_config, "subwords", None):
+        return None
+    return Vocab.build((p.src for p in data.train), min_freq=data_config.min_freq)
+
+
+def with_probe(cfg, text: str):
+    """`cfg` (a RunConfig) whose checkpoints keep the attention of the typed sentence `text`."""
+    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, probe=text))

@@ -1,4 +1,5 @@
-"""Charts against source sentence length: a metric per length bucket (Compare), the length histogram (Data)."""
+"""Charts against source sentence length: a metric per length bucket (Compare, and while training: Train),
+the length histogram (Data)."""
 from __future__ import annotations
 
 from typing import Mapping, Sequence
@@ -14,6 +15,7 @@ from attn.viz.theme import present as in_model_order
 
 BAND = {"minmax": "min–max over seeds", "std": "±1 std over seeds"}
 MIN_SENTENCES = 30   # a bucket with fewer test sentences is drawn hollow: too few to trust its score
+CHECKPOINT_MIN_SENTENCES = 5  # the same at checkpoints, whose validation sample has at most 16 per bucket
 UNSEEN_NOTE = "longer than any training sentence"
 UNSEEN_COLOR = "#7F7F7F"
 PARAMS_TOLERANCE = 0.20  # issue 12: RNNs and Transformers on one chart have parameter counts within 20 %
@@ -113,7 +115,8 @@ def bucket_summary(df: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 
 def metric_by_bucket(df: pd.DataFrame, metric: str = "bleu", style: str = "screen", band: str = "minmax",
-                     params: Mapping[str, int] | None = None):
+                     params: Mapping[str, int] | None = None, note: str | None = None,
+                     min_sentences: int = MIN_SENTENCES):
     """`metric` against source-length bucket, one line per variant (Bahdanau et al. 2015, Fig. 2).
 
     df: one row per run x bucket with columns variant, seed, bucket (label, e.g. "10-19"), lo, hi, n
@@ -129,6 +132,9 @@ def metric_by_bucket(df: pd.DataFrame, metric: str = "bleu", style: str = "scree
 
     params: model label -> parameter count; when RNNs and Transformers share the chart, a subtitle line
     gives each count and says whether they are within PARAMS_TOLERANCE of each other (`parameter_note`).
+    note: a first subtitle line saying what is drawn, e.g. a checkpoint's step (`checkpoint_note`).
+    min_sentences: fewer sentences than this in a bucket draw it hollow (a checkpoint's validation sample
+    is smaller than a test split: CHECKPOINT_MIN_SENTENCES).
     """
     th = theme(style)
     if metric not in METRIC_LABELS:
@@ -146,7 +152,7 @@ def metric_by_bucket(df: pd.DataFrame, metric: str = "bleu", style: str = "scree
     order = list(dict.fromkeys(summary.sort_values("lo", kind="stable")["bucket"]))
     max_seeds = int(summary["seeds"].max())
     unseen = _unseen_buckets(summary, order)
-    few = summary["n"] < MIN_SENTENCES
+    few = summary["n"] < min_sentences
     if few.any():
         summary["few"] = few
         summary["note"] = [f"n = {n}: too few sentences to trust" if f else "" for n, f in zip(summary["n"], few)]
@@ -183,9 +189,11 @@ def metric_by_bucket(df: pd.DataFrame, metric: str = "bleu", style: str = "scree
     if unseen:
         subtitle += f"; shaded: {UNSEEN_NOTE}"
     if few.any():
-        subtitle += f"; hollow: fewer than {MIN_SENTENCES} sentences"
-    note = parameter_note(params or {}, present=set(summary["variant"]))
-    lines = [subtitle, *_wrap_note(note, int(th.width / (0.55 * th.subtitle)))] if note else subtitle
+        subtitle += f"; hollow: fewer than {min_sentences} sentences"
+    params_note = parameter_note(params or {}, present=set(summary["variant"]))
+    lines = [subtitle, *_wrap_note(params_note, int(th.width / (0.55 * th.subtitle)))] if params_note else subtitle
+    if note:
+        lines = [note, *([lines] if isinstance(lines, str) else lines)]
     chart = alt.layer(*layers, data=inline_data(summary)).properties(
         width=th.width, height=th.height,
         title=alt.TitleParams(f"{label} by source sentence length", subtitle=lines))
@@ -255,3 +263,50 @@ def length_histogram(lengths: Sequence[int], edges: Sequence[int], style: str = 
         width=th.width, height=th.height,
         title=alt.TitleParams("Source sentence lengths", subtitle="dashed rules: length-bucket edges"))
     return styled(chart, style)
+
+
+# ------------------------------------------------------------------------------ while training (checkpoints)
+
+def at_checkpoint(checkpoints: pd.DataFrame, runs: pd.DataFrame, progress: float = 1.0) -> pd.DataFrame:
+    """The bucket rows `metric_by_bucket` takes, from stored checkpoints (store.checkpoint_buckets): per run
+    its newest checkpoint at or before `progress` (0..1) of its last stored step (1.0: its newest), with the
+    run's variant and seed from `runs` (id, variant, seed). Columns: run_id, variant, seed, step, epoch,
+    seconds, bucket, lo, hi, n and the metrics; runs without a checkpoint with bucket metrics are left out
+    (the first checkpoint, before training, has none).
+    """
+    require_columns(checkpoints, ["run_id", "step", "bucket"], "at_checkpoint")
+    if not 0.0 <= progress <= 1.0:
+        raise ValueError(f"progress must be a share of training between 0 and 1, got {progress}")
+    who = runs.rename(columns={"id": "run_id"})[["run_id", "variant", "seed"]]
+    scored = checkpoints.dropna(subset=["bucket"])
+    if scored.empty:
+        return scored.assign(variant=pd.Series(dtype=str), seed=pd.Series(dtype=int))
+    last = scored.groupby("run_id")["step"].transform("max")
+    upto = scored[scored["step"] <= progress * last]
+    newest = upto[upto["step"] == upto.groupby("run_id")["step"].transform("max")]
+    return newest.merge(who, on="run_id", how="inner").reset_index(drop=True)
+
+
+def checkpoint_note(rows: pd.DataFrame) -> str:
+    """The by-length chart's first subtitle line at checkpoints: which steps are drawn, on what sentences."""
+    if rows.empty:
+        return "no checkpoint with bucket scores yet"
+    steps = sorted(set(int(s) for s in rows["step"]))
+    epochs = rows.groupby("run_id")["epoch"].max()
+    at = f"step {steps[0]:,}" if len(steps) == 1 else f"steps {steps[0]:,}–{steps[-1]:,}"
+    return (f"while training: {at} (epoch {epochs.min():.1f}" + (f"–{epochs.max():.1f}" if epochs.max() > epochs.min()
+            else "") + "), greedy decodes of a validation sample")
+
+
+def longest_bucket_gap(rows: pd.DataFrame, metric: str = "bleu", baseline: str = "none") -> float | None:
+    """How far the best other variant is above `baseline` on the longest bucket (largest `lo`) of the rows
+    `at_checkpoint` gives, in the metric's units (mean over seeds); None while either is missing."""
+    known = rows.dropna(subset=[metric])
+    if known.empty:
+        return None
+    longest = known[known["lo"] == known["lo"].max()]
+    means = longest.groupby("variant")[metric].mean()
+    others = means.drop(baseline, errors="ignore")
+    if baseline not in means or others.empty:
+        return None
+    return float(others.max() - means[baseline])

@@ -140,29 +140,65 @@ def _facet_by_variant(layer: alt.LayerChart, long: pd.DataFrame, th: Theme, titl
     return chart.resolve_scale(y="shared", x="independent")
 
 
-def live_loss_chart(df: pd.DataFrame | None, style: str = "screen"):
+def live_loss_chart(df: pd.DataFrame | None, style: str = "screen", marks: pd.DataFrame | None = None):
     """The Train page's chart of running jobs: loss against step, one panel per variant.
 
     df: the rows logged so far (run_id, name, variant, seed, step, train_loss, optional valid_loss).
     The newest value of each run is drawn as a point, so a run with a single logged step shows; with
     no rows the chart says it is waiting for the first steps.
+    marks: steps to mark with a rule and a label in their run's panel (`alignment_marks`: where the
+    probe maps first reach the gold alignment), columns run_id, step, label.
     """
     th = theme(style)
-    parts = live_loss_parts(df)
+    parts = live_loss_parts(df, marks)
     if parts is None:
         return message_chart("waiting for the first steps…", style)
     _, long = parts
-    layer = _loss_layer(long, "step", log_y=False, smoothing=0.0, th=th, live=True)
-    return styled(_facet_by_variant(layer, long, th, alt.TitleParams("Loss while training")), style)
+    marked = "label" in long
+    curves = long[long["curve"] != MARK_CURVE] if marked else long
+    layer = _loss_layer(curves, "step", log_y=False, smoothing=0.0, th=th, live=True)
+    if marked:  # the marks travel in the same rows (a faceted chart has one data set), filtered apart
+        layers = [child.transform_filter(f"datum.curve != '{MARK_CURVE}'") for child in layer.layer]
+        rule = alt.Chart().transform_filter(f"datum.curve == '{MARK_CURVE}'").encode(
+            x=alt.X("x:Q"), color=variant_color(long["variant"]),
+            tooltip=[alt.Tooltip("name:N", title="run"), alt.Tooltip("label:N", title="mark")])
+        layers += [rule.mark_rule(strokeDash=[3, 3], strokeWidth=th.line),
+                   rule.mark_text(align="left", dx=4, baseline="top", fontSize=th.label).encode(
+                       y=alt.value(4), text="label:N")]
+        layer = alt.layer(*layers, data=inline_data(long))
+    title = alt.TitleParams("Loss while training", subtitle=[f"dotted rule: {MARK_NOTE}"] if marked else [])
+    return styled(_facet_by_variant(layer, long, th, title), style)
 
 
-def live_loss_parts(df: pd.DataFrame | None) -> tuple[tuple, pd.DataFrame] | None:
-    """(shape, rows) of `live_loss_chart(df)`: everything in its spec that depends on `df` is either
-    the shape (the variants present, in drawing order) or the rows it draws (`loss_long(df, "step")`).
-    A page that redraws the chart every second builds the spec once per shape and swaps the rows in.
-    None where the chart is the "waiting" message instead.
+MARK_CURVE = "mark"  # the curve value of a mark's row in the live chart's rows
+MARK_NOTE = "the probe maps first reach alignment ≥ 0.8 with the gold links"
+
+
+def alignment_marks(alignment: pd.DataFrame, threshold: float = 0.8) -> pd.DataFrame:
+    """Per run, the first checkpoint whose probe maps reach `threshold` alignment with the gold links
+    (store.checkpoint_alignment: run_id, step, alignment in 0..1) -> run_id, step, label."""
+    reached = alignment[alignment["alignment"] >= threshold].sort_values(["run_id", "step"], kind="stable")
+    first = reached.drop_duplicates("run_id")
+    return pd.DataFrame({"run_id": first["run_id"], "step": first["step"].astype(int),
+                         "label": [f"aligned ({a:.0%}) at step {int(s):,}" for a, s in
+                                   zip(first["alignment"], first["step"])]}).reset_index(drop=True)
+
+
+def live_loss_parts(df: pd.DataFrame | None, marks: pd.DataFrame | None = None) -> tuple[tuple, pd.DataFrame] | None:
+    """(shape, rows) of `live_loss_chart(df, marks=marks)`: everything in its spec that depends on `df`
+    is either the shape (the variants present, in drawing order, and whether marks are drawn) or the
+    rows it draws (`loss_long(df, "step")`, plus a row per mark of a run in `df`). A page that redraws
+    the chart every second builds the spec once per shape and swaps the rows in. None where the chart
+    is the "waiting" message instead.
     """
     if df is None or len(df) == 0 or "train_loss" not in df or pd.to_numeric(df["train_loss"], errors="coerce").isna().all():
         return None
     long = loss_long(df, "step")
-    return tuple(present(long["variant"])), long
+    marks = None if marks is None else marks[marks["run_id"].isin(set(long["run_id"]))]
+    if marks is None or marks.empty:
+        return tuple(present(long["variant"])), long
+    who = long.drop_duplicates("run_id").set_index("run_id")[["name", "variant", "seed"]]
+    rows = marks.join(who, on="run_id").assign(x=marks["step"].astype(float), curve=MARK_CURVE, loss=np.nan,
+                                                raw=np.nan, last=False)
+    long = pd.concat([long.assign(label=""), rows[[*long.columns, "label"]]], ignore_index=True)
+    return (*present(long["variant"]), "marks"), long

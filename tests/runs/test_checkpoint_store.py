@@ -45,6 +45,8 @@ def test_checkpoints_recorded_as_events_are_read_back_in_step_order_with_float16
             assert pa.weights.dtype == np.float32
             np.testing.assert_allclose(pa.weights, pb.weights, atol=1e-3)  # float16: ~3 digits
     assert got[0].alignment == pytest.approx(0.5)
+    assert store.checkpoint(run_id).step == 20 and store.checkpoint(run_id, 7).step == 7
+    assert store.checkpoint(run_id, 8) is None
     assert store.checkpoints(store.create_run(TINY)) == []  # a run without checkpoints
 
 

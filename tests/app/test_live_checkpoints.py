@@ -1,0 +1,94 @@
+"""Checkpoints on the pages (issue 13): the Train page draws BLEU by length at the newest checkpoint and
+the newest probe map beside the loss, with the step where the maps reach the gold alignment marked on
+the loss chart; the live charts move on while a tiny run trains; Compare shows the figure at any point of
+training."""
+import json
+import re
+
+import numpy as np
+
+from attn.config import PRESETS
+from attn.records import BucketScore, Checkpoint, ProbeMap
+from attn.runs.store import RunStore
+from attn.training.events import TrainEvent
+from tests.app.apptest import assert_clean, charts_of, open_page, wait_until
+
+TRAINING_TIMEOUT = 600  # seconds; only guards against a hang
+
+
+def _checkpoint(step: int, bleu_long: float, alignment: float) -> Checkpoint:
+    weights = np.full((3, 4), 0.25, dtype=np.float32)
+    buckets = (BucketScore("3-6", 3, 6, 12, 90.0), BucketScore("7-12", 7, 12, 12, bleu_long))
+    return Checkpoint(step, step / 10, step * 0.2, buckets,
+                      (ProbeMap(["a", "b", "c", "d"], ["d", "c", "b"], weights, alignment),))
+
+
+def _shown_step(chart) -> int:
+    """The step the by-length chart says it draws ("while training: step 1,234 (epoch ...")."""
+    note = json.loads(chart.proto.spec)["title"]["subtitle"][0]
+    return int(re.match(r"while training: step ([\d,]+)", note).group(1).replace(",", ""))
+
+
+def _spec(chart) -> str:
+    return json.dumps(json.loads(chart.proto.spec))
+
+
+def test_the_train_page_draws_length_and_probe_map_at_the_newest_checkpoint_and_marks_alignment(app, home):
+    store = RunStore(home)
+    run_id = store.create_run(PRESETS["tiny"].with_variant("additive"), status="running")
+    record = store.recorder(run_id)
+    for step in (2, 4, 6):
+        record(TrainEvent("step", step, 60, 0, 6, 0.1 * step, train_loss=3.0 / step))
+    record(TrainEvent("checkpoint", 3, 60, 0, 6, 0.3, payload=_checkpoint(3, 20.0, 0.5)))
+    record(TrainEvent("checkpoint", 6, 60, 0, 6, 0.6, payload=_checkpoint(6, 40.0, 0.9)))
+    store.flush(run_id)
+    at = open_page(app, "train")
+    assert_clean(at)
+    loss, by_length, probe = charts_of(at)
+    assert "aligned (90%) at step 6" in str(loss.proto.datasets[0].data.data)  # the mark's row
+    assert "the probe maps first reach alignment" in _spec(loss)
+    assert "while training: step 6" in _spec(by_length)
+    assert "step 6" in _spec(probe)
+    record(TrainEvent("checkpoint", 9, 60, 0, 6, 0.9, payload=_checkpoint(9, 60.0, 0.95)))
+    at.run()
+    assert_clean(at)
+    assert "while training: step 9" in _spec(charts_of(at)[1])  # the figure moved on with the run
+
+
+def test_the_live_length_chart_moves_on_while_a_tiny_run_trains(app, home):
+    from attn.app import state
+    at = open_page(app, "train")
+    at.selectbox(key="train.preset").set_value("tiny")
+    at.button(key="train.preset_button").click().run()
+    at.multiselect(key="train.variants").set_value(["additive"])
+    at.number_input(key="train.epochs").set_value(60)
+    at.button(key="train.queue_button").click().run()
+    assert_clean(at)
+    store = RunStore(home)
+    (run_id,) = store.runs()["id"]
+    try:
+        def scored_steps():
+            frame = store.checkpoint_buckets(run_id)
+            return sorted(set(frame.loc[frame["step"] > 0, "step"]))
+        wait_until(scored_steps, TRAINING_TIMEOUT, "a first scored checkpoint")
+        at.run()
+        assert_clean(at)
+        shown = _shown_step(charts_of(at)[1])
+        wait_until(lambda: scored_steps()[-1] > shown, TRAINING_TIMEOUT, "a later checkpoint")
+        at.run()
+        assert_clean(at)
+        assert _shown_step(charts_of(at)[1]) > shown
+    finally:
+        state.runner().cancel(run_id)
+
+
+def test_compare_draws_the_by_length_figure_at_any_point_of_training(trained_app):
+    at = open_page(trained_app, "compare")
+    assert_clean(at)
+    slider = at.slider(key="compare.progress_slider")
+    assert slider.value == 100
+    end = _spec(charts_of(at)[-1])
+    assert "while training" in end
+    slider.set_value(50).run()
+    assert_clean(at)
+    assert _spec(charts_of(at)[-1]) != end and "while training" in _spec(charts_of(at)[-1])
