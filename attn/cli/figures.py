@@ -256,9 +256,6 @@ def probe_frames(checkpoints, probe: int | None = None) -> tuple[list[str], list
 
 def write_animations(store: RunStore, run_ids: Sequence[str], out: str, style: str = "slide") -> list[str]:
     """attention-forming-<model>.gif (and .mp4 with an ffmpeg) per run with stored checkpoints -> the paths."""
-    if not hasattr(store, "checkpoints"):
-        _note("this store keeps no training checkpoints yet; no animation written")
-        return []
     labels = _panel_labels(store.runs().set_index("id").loc[list(run_ids)])
     encoder = animate.mp4_encoder()
     paths, without = [], []

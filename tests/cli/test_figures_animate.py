@@ -1,13 +1,11 @@
 """`python -m attn figures`: models in MODEL_ORDER whatever order the ids come in, and `--animate`: the
 attention of a probe sentence over the stored checkpoints as a GIF, one valid frame per checkpoint.
 
-Tiny runs (reverse task) are trained once per module; the checkpoints are built here (attn.records'
-Checkpoint and ProbeMap shape: step, probes with src, tgt, weights (T, S) or None), so the animation is
-tested whatever the training stored.
+Tiny runs (reverse task) are trained once per module; the animation is checked on the checkpoints their
+training stored and on checkpoints built here (attn.records.Checkpoint), whose frames are known.
 """
 import io
 import os
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -15,6 +13,7 @@ from PIL import Image
 
 from attn.cli import figures
 from attn.cli import main as cli
+from attn.records import Checkpoint, ProbeMap
 from attn.runs.store import RunStore
 from attn.viz import animate
 
@@ -34,9 +33,9 @@ def trained(tmp_path_factory):
 
 
 def _checkpoint(step, weights, src=SRC, tgt=TGT):
-    return SimpleNamespace(step=step, epoch=step // 10, seconds=step / 100, buckets=(),
-                           probes=(SimpleNamespace(src=("x",), tgt=("y",), weights=np.ones((1, 1)), alignment=None),
-                                   SimpleNamespace(src=tuple(src), tgt=tuple(tgt), weights=weights, alignment=None)))
+    weights = None if weights is None else np.asarray(weights, dtype=np.float32)
+    return Checkpoint(step=step, epoch=step / 10, seconds=step / 100,
+                      probes=(ProbeMap(("x",), ("y",), np.ones((1, 1), dtype=np.float32)), ProbeMap(src, tgt, weights)))
 
 
 def _forming(n):
@@ -80,6 +79,20 @@ def test_animate_writes_a_gif_per_run_with_one_valid_frame_per_checkpoint(traine
         assert (out / "attention-forming-dot.mp4").read_bytes()[4:8] == b"ftyp"
     else:
         assert "MP4 needs imageio-ffmpeg" in captured.err
+
+
+def test_the_checkpoints_training_stored_animate_one_frame_each(trained, tmp_path):
+    home, ids = trained
+    store = RunStore(home)
+    stored = store.checkpoints(ids["additive"])
+    src, tgt, steps = figures.probe_frames(stored)
+    assert len(stored) >= 2 and len(steps) == len(stored)  # every checkpoint has the probe's map
+    (gif_path, *_) = figures.write_animations(store, [ids["additive"]], str(tmp_path), style="screen")
+    gif = Image.open(gif_path)
+    assert gif.n_frames == len(stored)
+    for i in range(gif.n_frames):
+        gif.seek(i)
+        gif.convert("RGB").load()  # each frame decodes
 
 
 def test_the_longest_probe_is_animated_and_its_step_order_kept():
