@@ -94,6 +94,7 @@ def _train(args, configs: list[RunConfig]) -> int:
         summaries = [stored_summary(store, run_id, data.name, scored_by) for run_id in ids]
         table = stored_table(store, ids, configs, data.name)
         _print_tables(table, [(s["variant"], s["seed"], s["params"]) for s in summaries])
+        print(corpus_level(summaries))
         print(signature_footer(scored_by))
         wall = time.perf_counter() - start
         print(f"\nwall time {wall:.1f}s for {len(configs)} runs (data, training and evaluation)", file=sys.stderr)
@@ -262,6 +263,18 @@ def _models(configs: Sequence[RunConfig]) -> str:
         shown.setdefault(m.label, f"{m.label} ({sizes})")
     epochs = sorted({cfg.train.epochs for cfg in configs})
     return f"{', '.join(shown.values())}; {'/'.join(map(str, epochs))} epochs"
+
+
+def corpus_level(summaries: Sequence[dict]) -> str:
+    """Corpus-level scores on the whole test split, one line per run, beside the bucket tables above."""
+    lines = [f"\ncorpus-level, whole test split ({summaries[0]['overall'].get('n', 0):,} sentences):"
+             if summaries else ""]
+    for s in summaries:
+        overall = s["overall"]
+        scores = ", ".join(f"{name} {overall[key]:.1f}" for key, name in (("bleu", "BLEU"), ("chrf", "chrF"))
+                           if isinstance(overall.get(key), (int, float)))
+        lines.append(f"  {s['variant']} seed {s['seed']}: {scores or 'no scores'}")
+    return "\n".join(lines)
 
 
 def signature_footer(signatures: dict) -> str:

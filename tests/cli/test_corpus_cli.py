@@ -92,6 +92,9 @@ def test_official_splits_are_used_every_test_sentence_is_counted_and_the_signatu
     assert "tok:13a" in signature and "nrefs:1" in signature and "chrF" not in signature
     assert f"BLEU {signature}" in captured.out                             # the tables' footer
     assert f"chrF {run['overall']['chrf_signature']}" in captured.out
+    overall = run["overall"]                                               # corpus-level beside the buckets
+    assert "corpus-level, whole test split (30 sentences)" in captured.out
+    assert f"dot seed 0: BLEU {overall['bleu']:.1f}, chrF {overall['chrf']:.1f}" in captured.out
     run_id = RunStore(corpus["folder"] / "home").runs()["id"].iloc[0]
     assert main(["runs", "show", run_id]) == 0
     assert f"BLEU {signature}" in capsys.readouterr().out                  # `runs show` says it too
