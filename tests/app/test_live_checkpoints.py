@@ -92,3 +92,31 @@ def test_compare_draws_the_by_length_figure_at_any_point_of_training(trained_app
     slider.set_value(50).run()
     assert_clean(at)
     assert _spec(charts_of(at)[-1]) != end and "while training" in _spec(charts_of(at)[-1])
+
+
+def test_a_probe_sentence_of_unknown_words_queues_nothing_and_says_which_words(app, home):
+    at = open_page(app, "train")
+    at.selectbox(key="train.preset").set_value("tiny")
+    at.button(key="train.preset_button").click().run()
+    at.text_input(key="train.probe").input("a b 9 8").run()
+    at.button(key="train.queue_button").click().run()
+    assert not at.exception and not at.success and len(at.error) == 1
+    assert "Nothing was queued" in at.error[0].value
+    assert "train.probe: 2 of its symbols never occur in the training data ('9', '8')" in at.error[0].value
+    assert RunStore(home).runs().empty
+
+
+def test_a_good_probe_sentence_goes_into_every_queued_runs_config(app, home):
+    from attn.app import state
+    at = open_page(app, "train")
+    at.selectbox(key="train.preset").set_value("tiny")
+    at.button(key="train.preset_button").click().run()
+    at.text_input(key="train.probe").input("  a b c  ").run()
+    at.button(key="train.queue_button").click().run()
+    assert_clean(at)
+    store = RunStore(home)
+    try:
+        assert {store.config(run_id).train.probe for run_id in store.runs()["id"]} == {"a b c"}
+    finally:
+        for run_id in store.runs()["id"]:
+            state.runner().cancel(run_id)
