@@ -5,6 +5,7 @@ package has no import circle.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 from pathlib import Path
@@ -31,7 +32,8 @@ def load_data(cfg: DataConfig) -> ParallelData:
         if cfg.corpus_sha256 and found and cfg.corpus_sha256 not in (found, data.report.get("sha256")):
             raise ConfigError(f"corpus {cfg.corpus!r} has changed since the run was configured: its content "
                               f"hash is {found[:12]}..., the config expects {cfg.corpus_sha256[:12]}...")
-        return data
+        uploaded = _spec_name(cfg.corpus)  # an upload kept in the store goes by its own names, not corpus.tsv
+        return dataclasses.replace(data, name=uploaded) if uploaded else data
     return load_task(cfg.task, n_train=cfg.n_train, n_valid=cfg.n_valid, n_test=cfg.n_test,
                      min_len=cfg.min_len, max_len=cfg.max_len, seed=cfg.data_seed,
                      length_dist=cfg.length_dist, test_min_len=cfg.test_min_len,

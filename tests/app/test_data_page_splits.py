@@ -49,6 +49,7 @@ def test_a_subword_vocabulary_the_corpus_cannot_hold_names_the_largest_that_work
     at = _corpus_page(app)
     at.radio(key="data.subwords").set_value("BPE").run()                 # 8,000 pieces: far too many here
     assert not at.exception and "largest size that works here is" in at.error[0].value
+    assert at.error[0].value.startswith("eng-fra.tsv (source side)")     # the upload's name, not the store's
     at.number_input(key="data.subword_vocab").set_value(30).run()
     assert_clean(at)
     cfg = at.session_state["data_config"]

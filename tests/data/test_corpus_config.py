@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from attn.config import ConfigError, DataConfig, RunConfig
+from attn.config import NEW_FIELDS, ConfigError, DataConfig, RunConfig
 
 
 def test_new_fields_leave_existing_keys_unchanged():
@@ -15,10 +15,8 @@ def test_new_fields_leave_existing_keys_unchanged():
     old = cfg.to_dict()
     for name in ("corpus_valid", "corpus_test", "subwords", "subword_vocab"):
         del old["data"][name]                  # the dict a config made before the fields had ...
-    for section, name in [("data", "test_min_len"), ("data", "test_max_len")]:
-        old[section].pop(name, None)           # (older NEW_FIELDS at their defaults leave the key as well)
-    for name in ("family", "arch", "layers", "heads", "ff", "positions", "max_positions"):
-        old["model"].pop(name, None)
+    for section, name in NEW_FIELDS:
+        old[section].pop(name, None)           # (every NEW_FIELD at its default leaves the key as well)
     blob = json.dumps(old, sort_keys=True, separators=(",", ":"))
     assert cfg.key() == hashlib.sha256(blob.encode()).hexdigest()[:16]  # ... gives the same key
     assert RunConfig.from_dict(cfg.to_dict()) == cfg
