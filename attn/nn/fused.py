@@ -254,3 +254,66 @@ class AdditiveScores(torch.autograd.Function):
 def additive_scores(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """The fused scores; call only where `usable_for(q, k, v)` is True."""
     return AdditiveScores.apply(q, k, v.reshape(-1))
+
+
+# ------------------------------------------------------------------ the output layer and its loss, fused
+
+LOSS_CHUNK_ROWS = 256  # rows of logits alive at once: (256, V) floats, 12 MB at V = 12,000 (in the L3 cache)
+
+
+class LinearCrossEntropy(torch.autograd.Function):
+    """loss = sum_i [logsumexp_v z_iv - z_i,y_i],  z = x W^T + b   (x (N, D), W (V, D), b (V,), y (N,)).
+
+    The output layer and its cross-entropy in one pass over LOSS_CHUNK_ROWS rows at a time: the (N, V)
+    logits never exist whole, and the gradients are formed where the logits are, while they are in the
+    cache:  dz = softmax(z) - onehot(y),  dx = dz W,  dW = dz^T x,  db = sum_i dz_i,  each scaled by the
+    incoming gradient in backward. PyTorch's F.cross_entropy(F.linear(x, W, b), y) writes and reads
+    the (N, V) matrix about eight times (logits, log-probabilities, a zero-filled gradient, its
+    scatter, the softmax backward, a copy); at a 10,000-word vocabulary those passes, not the matrix
+    products, were most of a training step. Same loss and gradients up to float rounding (tested).
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, target: torch.Tensor):
+        need_grads = any(ctx.needs_input_grad[:3])
+        total = x.new_zeros(())
+        dx = torch.empty_like(x) if need_grads else None
+        dw = torch.zeros_like(weight) if need_grads else None
+        db = torch.zeros_like(bias) if need_grads else None
+        weight_t = weight.t()                                                      # (D, V)
+        for start in range(0, x.size(0), LOSS_CHUNK_ROWS):
+            rows = slice(start, start + LOSS_CHUNK_ROWS)
+            xs, ys = x[rows], target[rows]
+            z = torch.addmm(bias, xs, weight_t)                                    # (n, V) logits
+            lse = torch.logsumexp(z, dim=1)                                        # (n,)
+            total += (lse - z.gather(1, ys[:, None])[:, 0]).sum()
+            if need_grads:
+                dz = z.sub_(lse[:, None]).exp_()                                   # softmax, in place
+                dz[torch.arange(dz.size(0), device=dz.device), ys] -= 1.0          # - onehot(y)
+                torch.mm(dz, weight, out=dx[rows])                                 # (n, D)
+                dw.addmm_(dz.t(), xs)                                              # (V, D)
+                db += dz.sum(dim=0)                                                # (V,)
+        ctx.save_for_backward(dx, dw, db)
+        return total
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        dx, dw, db = ctx.saved_tensors
+        return dx * grad, dw * grad, db * grad, None
+
+
+def linear_cross_entropy(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+                         target: torch.Tensor) -> torch.Tensor:
+    """Summed cross-entropy of the logits x W^T + b (x (N, D), W (V, D), b (V,)) against target (N,)."""
+    if not torch.is_grad_enabled():
+        return LinearCrossEntropy.forward(_NoContext(), x, weight, bias, target)
+    return LinearCrossEntropy.apply(x, weight, bias, target)
+
+
+class _NoContext:
+    """What LinearCrossEntropy.forward needs of a context when nothing will be differentiated."""
+
+    needs_input_grad = (False, False, False, False)
+
+    def save_for_backward(self, *tensors) -> None:
+        pass

@@ -72,11 +72,16 @@ class TiedOutput(nn.Module):
         self.start, self.vocab_size = start, vocab_size
         self.bias = bias if bias is not None else nn.Parameter(torch.zeros(vocab_size))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    @property
+    def weight(self) -> torch.Tensor:
+        """(V, D): the table's rows of the output words, a view (as nn.Linear.weight, for the fused loss)."""
         weight = self.embedding.weight                                             # (V_table, D)
         if self.start or weight.size(0) != self.vocab_size:
-            weight = weight[self.start:self.start + self.vocab_size]              # (V, D), a view
-        return F.linear(x, weight, self.bias)
+            weight = weight[self.start:self.start + self.vocab_size]
+        return weight
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.weight, self.bias)
 
 
 class Decoder(nn.Module):
@@ -108,10 +113,13 @@ class Decoder(nn.Module):
         weights = self.attention(query, enc.keys, enc.mask)                        # (B, T, S)
         return torch.bmm(weights, enc.memory), weights                             # (B, T, H)
 
+    def features(self, states: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """What the output layer reads: tanh(W_c [s_t; c_t]) (B, T, H), or (B, T, E) when tied."""
+        return self.dropout(torch.tanh(self.combine(torch.cat([states, context], dim=-1))))
+
     def readout(self, states: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         """logits (B, T, V) = W_out tanh(W_c [s_t; c_t]) + b."""
-        combined = torch.tanh(self.combine(torch.cat([states, context], dim=-1)))
-        return self.out(self.dropout(combined))
+        return self.out(self.features(states, context))
 
     def step(self, prev: torch.Tensor, state: torch.Tensor, enc: Encoded):
         """One decoding step: prev (B,), state (B, H) -> logits (B, V), state (B, H), weights (B, S)|None."""
@@ -126,19 +134,13 @@ class Decoder(nn.Module):
         logits = self.readout(state[:, None, :], context)[:, 0]
         return logits, state, None if weights is None else weights[:, 0]
 
-    def forward(self, tgt_in: torch.Tensor, enc: Encoded, teacher_forcing: float = 1.0):
-        """Teacher-forced decoding: tgt_in (B, T) starts with <s> -> logits (B, T, V), weights (B, T, S)|None."""
+    def forward(self, tgt_in: torch.Tensor, enc: Encoded, teacher_forcing: float = 1.0, project: bool = True):
+        """Teacher-forced decoding: tgt_in (B, T) starts with <s> -> logits (B, T, V), weights (B, T, S)|None.
+
+        project=False (teacher forcing only): the output layer's input (B, T, D) instead of the logits."""
         state = self.init_state(enc)
         if teacher_forcing >= 1.0:
-            embedded = self.dropout(self.embed(tgt_in))                            # (B, T, E)
-            if self.style == "luong" or self.attention is None:
-                # Every input word is known and the GRU's context input is the summary (both
-                # styles feed it when there is no attention), so the GRU runs over all T steps in
-                # one call and the attention scores all T queries in one batched matmul.
-                states = recurrence.with_constant_input(self.rnn, embedded, enc.summary, state)  # (B, T, H)
-                context, weights = self.context(states, enc)
-                return self.readout(states, context), weights
-            return self._bahdanau_teacher_forced(embedded, state, enc)
+            return self._teacher_forced(tgt_in, state, enc, self.readout if project else self.features)
         logits_steps, weight_steps = [], []
         prev = tgt_in[:, 0]
         for t in range(tgt_in.size(1)):
@@ -154,7 +156,19 @@ class Decoder(nn.Module):
         weights = None if weight_steps[0] is None else torch.stack(weight_steps, dim=1)
         return torch.stack(logits_steps, dim=1), weights
 
-    def _bahdanau_teacher_forced(self, embedded: torch.Tensor, state: torch.Tensor, enc: Encoded):
+    def _teacher_forced(self, tgt_in: torch.Tensor, state: torch.Tensor, enc: Encoded, readout):
+        """All T steps with the gold previous words -> readout(states, contexts), weights (B, T, S) | None."""
+        embedded = self.dropout(self.embed(tgt_in))                                # (B, T, E)
+        if self.style == "luong" or self.attention is None:
+            # Every input word is known and the GRU's context input is the summary (both
+            # styles feed it when there is no attention), so the GRU runs over all T steps in
+            # one call and the attention scores all T queries in one batched matmul.
+            states = recurrence.with_constant_input(self.rnn, embedded, enc.summary, state)  # (B, T, H)
+            context, weights = self.context(states, enc)
+            return readout(states, context), weights
+        return self._bahdanau_teacher_forced(embedded, state, enc, readout)
+
+    def _bahdanau_teacher_forced(self, embedded: torch.Tensor, state: torch.Tensor, enc: Encoded, readout):
         """The step loop of `step` for known input words, with what needs no s_{t-1} taken out of it:
         the words' share of the GRU input (W_x y_{t-1} + b_ih) before, the readout after, each once
         over all T steps."""
@@ -166,7 +180,7 @@ class Decoder(nn.Module):
             states.append(state)
             contexts.append(context)
             weight_steps.append(weights)
-        logits = self.readout(torch.stack(states, dim=1), torch.cat(contexts, dim=1))
+        logits = readout(torch.stack(states, dim=1), torch.cat(contexts, dim=1))
         return logits, torch.cat(weight_steps, dim=1)
 
 
@@ -190,6 +204,11 @@ class Seq2Seq(nn.Module):
     def forward(self, src, src_len, tgt_in, teacher_forcing: float = 1.0):
         """src (B, S), src_len (B,), tgt_in (B, T) -> logits (B, T, V), weights (B, T, S) | None."""
         return self.decoder(tgt_in, self.encode(src, src_len), teacher_forcing)
+
+    def features(self, src, src_len, tgt_in):
+        """Teacher-forced, without the output layer: (B, T, D) what `decoder.out` reads, weights | None.
+        The fused loss (models.token_loss) applies the output layer itself, to the real tokens only."""
+        return self.decoder(tgt_in, self.encode(src, src_len), 1.0, project=False)
 
 
 def count_parameters(model: nn.Module) -> int:

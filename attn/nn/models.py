@@ -1,4 +1,5 @@
-"""Every model family behind one factory: `build_model(cfg, src_vocab_size, tgt_vocab_size)`.
+"""Every model family behind one factory: `build_model(cfg, src_vocab_size, tgt_vocab_size)`, and the
+training loss of any of them: `token_loss(model, batch)`.
 
 All of them follow the protocol training and decoding use (see attn/nn/model.py):
 forward(src, src_len, tgt_in) -> (logits (B, T, V), weights (B, T, S) | None), encode(src, src_len),
@@ -6,11 +7,16 @@ decoder.init_state(enc), decoder.step(prev, state, enc) and enc.repeat(k).
 """
 from __future__ import annotations
 
+import os
 from typing import Callable
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 from attn.config import ModelConfig
+from attn.data.text import PAD_ID
+from attn.nn import fused
 from attn.nn.model import Seq2Seq, TiedOutput
 from attn.nn.transformer import Transformer
 from attn.nn.transformer_lm import DecoderOnlyTransformer
@@ -54,3 +60,26 @@ def build_model(cfg: ModelConfig, src_vocab_size: int, tgt_vocab_size: int) -> n
     if cfg.family not in FAMILIES:
         raise ValueError(f"unknown model.family {cfg.family!r}; valid: {', '.join(FAMILIES)}")
     return FAMILIES[cfg.family](cfg, src_vocab_size, tgt_vocab_size)
+
+
+def token_loss(model: nn.Module, batch, teacher_forcing: float = 1.0) -> torch.Tensor:
+    """Mean cross-entropy over the real target tokens of one batch (src, src_len, tgt_in, tgt_out):
+
+        loss = -1/N sum_{(b, t): tgt_out[b, t] != PAD} log softmax(W_out f_bt + b)[tgt_out[b, t]]
+
+    A model with `features` (the RNNs), teacher-forced: the output layer and the loss are fused over the
+    N real tokens only (fused.linear_cross_entropy: no padded rows, no (B, T, V) logits), which at a
+    10,000-word vocabulary is most of a step. Anything else, or ATTN_FUSED=0: the logits of the whole
+    batch and F.cross_entropy, as before. Both give the same loss and gradients up to float rounding.
+    """
+    src, src_len, tgt_in, tgt_out = batch
+    if teacher_forcing >= 1.0 and hasattr(model, "features") and os.environ.get("ATTN_FUSED", "1") != "0":
+        features, _ = model.features(src, src_len, tgt_in)                        # (B, T, D)
+        real = tgt_out != PAD_ID                                                   # (B, T)
+        out = model.decoder.out
+        total = fused.linear_cross_entropy(features[real], out.weight, out.bias, tgt_out[real])  # (N, D) rows
+        return total / real.sum().clamp(min=1)
+    # only a run that feeds its own guesses passes the argument (the plain baseline's model has none)
+    kwargs = {} if teacher_forcing >= 1.0 else {"teacher_forcing": teacher_forcing}
+    logits, _ = model(src, src_len, tgt_in, **kwargs)                              # (B, T, V)
+    return F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1), ignore_index=PAD_ID)
