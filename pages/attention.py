@@ -23,14 +23,19 @@ comparison = picker.pick(snap, "attention.group", top[0])
 seeds = sorted(int(s) for s in set(comparison.runs["seed"]))
 frame.keep_valid("attention.seed", seeds)
 seed = top[1].selectbox("Seed", seeds, key="attention.seed")
-source = top[2].radio("Sentence", ["test sentence", "your own"], key="attention.source", horizontal=True)
+source = top[2].radio("Sentence", ["test sentence", "your own", "while training"], key="attention.source",
+                      horizontal=True, help="while training: the probe sentences' attention at every checkpoint")
 
 run_ids = ds.newest_per_model(comparison.runs, seed)
 variant_of = dict(zip(comparison.runs["id"], comparison.runs["variant"]))
 data_cfg = configs[run_ids[0]]["data"]
 level = data_cfg["level"] if data_cfg.get("corpus") else TASKS[data_cfg["task"]].level
 detok = ("" if level == "char" else " ").join
+run_of = {variant_of[rid]: rid for rid in run_ids}
 
+if source == "while training":  # the probe sentences at every stored checkpoint, with a player
+    explain.training_player(path, run_of, detok, frame.style())
+    st.stop()
 if source == "test sentence":
     by_run = {rid: {d.index: d for d in state.decodes(path, rid)} for rid in run_ids}
     first = by_run[run_ids[0]]
@@ -101,7 +106,6 @@ if layers and items:  # a Transformer's map: cross-attention averaged over heads
             maps = picker.cross_by_layer(path, rid, tuple(it["src_tokens"]), tuple(out), bool(with_eos))  # (L, T, S)
             it["weights"] = maps[layer - 1]
             it["title"] = f"{it['title']} · layer {layer}"
-run_of = {variant_of[rid]: rid for rid in run_ids}
 show_saliency = st.toggle("Saliency beside attention", key="attention.saliency",
                           help="where each model looks, with or without attention: gradient × input of each "
                                "output word (loads the models; a few seconds the first time)")

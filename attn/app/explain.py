@@ -142,3 +142,107 @@ def head_tokens(kind: str, src, ref) -> tuple[list[str], list[str]]:
     from attn.data.text import BOS
     inputs, outputs = [BOS, *ref], [*ref, EOS]
     return {"encoder": (list(src), list(src)), "decoder": (inputs, inputs), "cross": (outputs, list(src))}[kind]
+
+
+# ------------------------------------------------------------------ attention while the runs trained
+
+PLAY_SECONDS = 0.8   # how long the player shows each checkpoint
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def checkpoints(path: str, run_id: str) -> tuple:
+    """The stored checkpoints (attn.records.Checkpoint) of a finished run, by step: read only."""
+    return tuple(state.store().checkpoints(run_id))
+
+
+def with_probe_maps(by_label: Mapping[str, tuple]) -> dict[str, tuple]:
+    """The runs (label -> checkpoints) whose newest checkpoint holds an attention map of some probe."""
+    return {label: cps for label, cps in by_label.items()
+            if cps and any(p.weights is not None for p in cps[-1].probes)}
+
+
+def probe_steps(by_label: Mapping[str, tuple]) -> list[int]:
+    """Every checkpoint step of any of the runs, in order: the player's positions."""
+    return sorted({int(c.step) for cps in by_label.values() for c in cps})
+
+
+def at_step(cps, step: int):
+    """The newest checkpoint at or before `step` (a run that had not reached it yet shows its first)."""
+    before = [c for c in cps if c.step <= step]
+    return before[-1] if before else cps[0]
+
+
+def next_step(steps: list[int], current: int | None) -> int:
+    """The step after `current`, back to the first after the last (the player loops)."""
+    if current not in steps:
+        return steps[0]
+    return steps[(steps.index(current) + 1) % len(steps)]
+
+
+def probe_items(by_label: Mapping[str, tuple], probe: int, step: int) -> list[dict]:
+    """attention_grid panels: each run's map of probe `probe` at its checkpoint for `step`, titled with
+    that checkpoint's step and the map's alignment with the gold links where known."""
+    items = []
+    for label, cps in by_label.items():
+        checkpoint = at_step(cps, step)
+        if probe >= len(checkpoint.probes) or checkpoint.probes[probe].weights is None:
+            continue
+        p = checkpoint.probes[probe]
+        aligned = "" if p.alignment is None else f" · {p.alignment:.0%} on gold"
+        items.append({"title": f"{label} · step {checkpoint.step:,}{aligned}", "src_tokens": list(p.src),
+                      "out_tokens": list(p.tgt), "weights": p.weights, "gold": None})
+    return items
+
+
+def training_animation(by_label: Mapping[str, tuple], probe: int, style: str, kind: str = "gif") -> bytes:
+    """Every step's probe maps side by side as an animated GIF (or an MP4), the step written on each frame."""
+    from attn.viz import animate
+    from attn.viz import charts
+    steps = probe_steps(by_label)
+    frames = animate.render_frames([(step, charts.attention_grid(probe_items(by_label, probe, step), style=style))
+                                    for step in steps])
+    return animate.to_gif(frames, PLAY_SECONDS) if kind == "gif" else animate.to_mp4(frames, PLAY_SECONDS)
+
+
+def training_player(path: str, run_of: Mapping[str, str], detok, style: str) -> None:
+    """The Attention page's player: a probe sentence's attention in every run at a checkpoint chosen on a
+    slider, Play to step through them (a fragment that reruns every PLAY_SECONDS), GIF/MP4 downloads."""
+    from attn.viz import animate, charts
+    from attn.app import render
+    st.subheader("While they trained")
+    by_label = with_probe_maps({label: checkpoints(path, rid) for label, rid in run_of.items()})
+    if not by_label:
+        st.caption("No attention maps were stored while these runs trained (runs from before checkpoints, with "
+                   "checkpoints off, or without attention).")
+        return
+    probes = next(iter(by_label.values()))[-1].probes
+    options = [i for i, p in enumerate(probes) if p.weights is not None]
+    top = st.columns([4, 1, 2])
+    probe = top[0].selectbox("Probe sentence (read under teacher forcing at every checkpoint)", options,
+                             key="attention.probe", format_func=lambda i: f"{len(probes[i].src)} tokens · "
+                                                                          f"{detok(probes[i].src)}")
+    playing = top[1].toggle("Play", key="attention.play", help="step through the checkpoints, looping")
+    steps = probe_steps(by_label)
+
+    def player():
+        key = "attention.checkpoint"
+        if st.session_state.get(key) not in steps:
+            st.session_state[key] = steps[-1]
+        elif playing:
+            st.session_state[key] = next_step(steps, st.session_state[key])
+        step = st.select_slider("Checkpoint", steps, key=key, format_func=lambda s: f"step {s:,}")
+        render.show_chart(charts.attention_grid, probe_items(by_label, probe, step), style=style,
+                          key="attention.training", name=f"attention-step-{step}")
+
+    st.fragment(player, run_every=PLAY_SECONDS if playing else None)()
+    with top[2].container(horizontal=True, gap="small"):
+        st.download_button("GIF", data=lambda: training_animation(by_label, probe, style), mime="image/gif",
+                           file_name=f"attention-forming-probe{probe}.gif", key="attention.training_gif_download",
+                           on_click="ignore", icon=":material/animation:",
+                           help="every checkpoint as an animated GIF for a slide, the step on each frame")
+        if animate.mp4_encoder():
+            st.download_button("MP4", data=lambda: training_animation(by_label, probe, style, "mp4"),
+                               mime="video/mp4", file_name=f"attention-forming-probe{probe}.mp4",
+                               key="attention.training_mp4_download", on_click="ignore", icon=":material/movie:")
+        else:
+            st.caption("MP4 needs imageio-ffmpeg")
