@@ -167,8 +167,9 @@ def test_bucket_counts_add_up_to_the_test_split_when_user_edges_do_not_cover_it(
     decodes = decode_split(model, data.test, prepared.test, prepared.tgt_vocab, prepared.edges)
     table = bucket_table(decodes, data, prepared.edges)
     assert table["n"].sum() == len(data.test)
-    assert list(table["bucket"]) == [f"{min(lengths)}-4", f"5-{max(lengths)}"]
-    assert table.loc[1, "hi"] == max(lengths)
+    # the first edge lowered to the shortest sentence; past the user's last edge one open bucket "6+" (f82cf8b)
+    assert list(table["bucket"]) == [f"{min(lengths)}-4", "5", "6+"]
+    assert table.loc[2, "hi"] == max(lengths)
 
 
 def test_user_edges_that_cover_the_test_split_are_used_as_given():
