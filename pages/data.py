@@ -194,7 +194,8 @@ left, right = st.columns([1, 1], gap="large") if frame.style() == "screen" else 
 with left:
     render.show_chart(charts.length_histogram, ds.source_lengths(data), overview["edges"], style=frame.style(),
                       key="data.lengths", name="source-lengths")
-    st.caption("The test split, which Compare scores bucket by bucket; training data has the same spread.")
+    st.caption("The official test split, as given, which Compare scores bucket by bucket." if cfg.corpus_test else
+               "The test split, which Compare scores bucket by bucket; training data has the same spread.")
 with right:
     st.markdown("**Training pairs (first 8)**")
     st.table(ds.preview_pairs(data))

@@ -2,7 +2,9 @@
 the data_config the Train page queues."""
 from __future__ import annotations
 
-from tests.app.apptest import assert_clean, open_page
+from attn.runs.store import FINISHED, RunStore
+from tests.app.apptest import assert_clean, open_page, wait_until
+from tests.app.conftest import TRAINING_TIMEOUT
 from tests.cli.test_corpus_cli import english_french_pairs
 
 
@@ -55,3 +57,23 @@ def test_a_subword_vocabulary_the_corpus_cannot_hold_names_the_largest_that_work
     cfg = at.session_state["data_config"]
     assert (cfg.subwords, cfg.subword_vocab) == ("bpe", 30)
     assert any("Subwords: bpe, 30 source and 30 target pieces" in c.value for c in at.caption)
+
+
+def test_train_queues_the_official_split_and_subwords_chosen_on_data_and_every_test_sentence_counts(app, home):
+    at = _corpus_page(app)
+    at.file_uploader(key="data.test_upload").set_value(("test.tsv", TEST, "text/plain")).run()
+    at.radio(key="data.subwords").set_value("unigram").run()
+    at.number_input(key="data.subword_vocab").set_value(30).run()
+    assert_clean(at)
+    at = open_page(at, "train")
+    at.multiselect(key="train.variants").set_value(["dot"])
+    at.number_input(key="train.epochs").set_value(1)
+    at.button(key="train.queue_button").click().run()
+    assert_clean(at)
+    store = RunStore(home)
+    wait_until(lambda: len(store.runs()) == 1 and set(store.runs()["status"]) <= set(FINISHED), TRAINING_TIMEOUT,
+               "the run queued from Train to finish")
+    run = store.run(store.runs()["id"].iloc[0])
+    assert run.status == "done", run.error
+    assert run.config["data"]["subwords"] == "unigram" and run.config["data"]["corpus_test"]
+    assert sum(row.n for row in store.bucket_rows(run.id)) == 25          # the official test file, every pair
