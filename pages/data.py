@@ -174,7 +174,8 @@ try:
                                   subword_vocab=int(subword_vocab))
         if cfg.corpus_valid or cfg.corpus_test:
             data = state.load_data(cfg)  # the official splits in place of the random ones
-        subword_models = check_subwords(cfg, data)  # a size the corpus cannot hold: refused here, not in training
+        with st.spinner("Training the subword models on the training split (once per corpus and size)…"):
+            subword_models = check_subwords(cfg, data)  # a size the corpus cannot hold: refused here, not in training
 except (ValueError, admin.Refused) as exc:  # ConfigError, CorpusError, a file too large, an upload refused
     st.error(str(exc), icon=":material/error:")
     st.stop()
