@@ -9,6 +9,8 @@ from attn.viz import charts
 from attn.viz import support as ds
 from attn.viz.heads import KIND_LABELS
 
+SUMMARY_WIDTH = {"screen": 380, "slide": 640}  # px of the summary's plot, beside the grid
+
 frame.require_frame()
 st.title("Heads")
 path = str(home())
@@ -55,7 +57,7 @@ with left:
                           key="heads.average", name=f"heads-{kind}-layer{layer}-average-{label_of[run_id]}")
 with right:
     render.show_chart(charts.head_summary, explain.head_stats_frame(maps), n_keys=len(decode.src),
-                      style=frame.style(), key="heads.summary", name=f"heads-summary-{label_of[run_id]}")
+                      style=frame.style(), width=SUMMARY_WIDTH[frame.style()], key="heads.summary", name=f"heads-summary-{label_of[run_id]}")
 st.caption("Entropy −Σ_j α_ij log α_ij and mean attention distance Σ_j α_ij·|i−j|, each averaged over the rows "
            "of the sentence: heads that look at one neighbour, at themselves or spread over the sentence "
            "(Clark et al. 2019; Voita et al. 2019).")

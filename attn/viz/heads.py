@@ -86,12 +86,13 @@ def head_average(row_tokens: Sequence[str], col_tokens: Sequence[str], weights, 
                              style=style)
 
 
-def head_summary(stats: pd.DataFrame, n_keys: int | None = None, style: str = "screen"):
+def head_summary(stats: pd.DataFrame, n_keys: int | None = None, style: str = "screen", width: int | None = None):
     """One point per head: entropy (nats) across, mean attention distance (positions) up; colour and
     shape say the kind of attention, the label says layer and head (L2·H3).
 
     stats: columns kind, layer, head, entropy, distance (attn.nn.heads.head_stats as a frame).
     n_keys: the sentence's length, to mark log n, the entropy of a head spread evenly over n words.
+    width: of the data area, px (default the style's); the legend sits below it, so the chart fits beside a grid.
     """
     th = theme(style)
     require_columns(stats, ["kind", "layer", "head", "entropy", "distance"], "head_summary")
@@ -105,9 +106,9 @@ def head_summary(stats: pd.DataFrame, n_keys: int | None = None, style: str = "s
                y=alt.Y("distance:Q", title="mean attention distance Σ α_ij·|i−j| (positions)", scale=alt.Scale(zero=True)),
                tooltip=[alt.Tooltip("attention:N"), alt.Tooltip("layer:O"), alt.Tooltip("head:O"),
                         alt.Tooltip("entropy:Q", format=".3f"), alt.Tooltip("distance:Q", format=".2f")])
-    color = alt.Color("attention:N", title=None, sort=domain,
+    color = alt.Color("attention:N", title=None, sort=domain, legend=alt.Legend(orient="bottom", direction="vertical"),
                       scale=alt.Scale(domain=domain, range=[KIND_COLORS[k] for k in kinds]))
-    shape = alt.Shape("attention:N", title=None, sort=domain,
+    shape = alt.Shape("attention:N", title=None, sort=domain, legend=alt.Legend(orient="bottom", direction="vertical"),
                       scale=alt.Scale(domain=domain, range=[KIND_SHAPES[k] for k in kinds]))
     base = alt.Chart(inline_data(frame)).encode(**enc)
     layers = [base.mark_point(filled=True, opacity=0.9, size=th.point * 2).encode(color=color, shape=shape),
@@ -119,7 +120,7 @@ def head_summary(stats: pd.DataFrame, n_keys: int | None = None, style: str = "s
                    ref.mark_text(align="left", angle=270, baseline="bottom", dx=4, dy=-4, fontSize=th.label,
                                  color="gray").encode(x="x:Q", y=alt.value(th.height), text="label:N")]
     chart = alt.layer(*layers).properties(
-        width=th.width, height=th.height,
+        width=width or th.width, height=th.height,
         title=alt.TitleParams("What each head does: how spread out, how far it looks",
                               subtitle="low entropy and distance 0: a head on its own position; "
                                        "high entropy: a head spread over the sentence"))

@@ -71,6 +71,14 @@ def test_summary_one_point_per_head_coloured_by_kind_with_layer_head_labels():
     assert [r["x"] for r in rows(spec) if "x" in r] == [pytest.approx(math.log(5))]
 
 
+def test_summary_can_be_narrowed_to_sit_beside_a_grid_with_its_legend_below():
+    spec = heads.head_summary(_stats(), n_keys=5, width=380).to_dict()
+    assert spec["width"] == 380 and heads.head_summary(_stats()).to_dict()["width"] == 520  # the screen style's
+    for channel in ("color", "shape"):
+        (legend,) = [e["legend"] for e in encodings(spec, channel) if e.get("field") == "attention"]
+        assert legend["orient"] == "bottom"
+
+
 def test_summary_without_a_needed_column_names_it():
     with pytest.raises(ValueError, match="lacks column.*distance"):
         heads.head_summary(_stats().drop(columns="distance"))
