@@ -33,6 +33,8 @@ SALIENCY_NOTE = ("Saliency: gradient × input of each output word's log-probabil
 def saliency_map(path: str, run_id: str, src: tuple, out: tuple) -> np.ndarray:
     """(T, S) float32: run `run_id`'s saliency while reading the output tokens `out` (a last "</s>" is the
     end-of-sentence step) after the source tokens `src`; each row sums to 1. Imports torch."""
+    if not out:  # an output with no step at all (not even </s>): nothing to read back
+        return np.zeros((0, len(src)), dtype=np.float32)
     from attn.data.text import EOS_ID
     from attn.nn.saliency import sequence_saliency
     model, src_vocab, tgt_vocab, _ = state.load_model(path, run_id)
