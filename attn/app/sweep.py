@@ -126,7 +126,4 @@ def load(study_id: str) -> StoredSweep:
     study = store.study(study_id)
     configs = store.configs(list(study.run_ids))
     fields = swept_fields(configs)
-    cells = cell_frame(store.runs(), configs, fields)
-    order = {rid: i for i, rid in enumerate(study.run_ids)}
-    cells = cells.sort_values("run_id", key=lambda s: s.map(order)).reset_index(drop=True)
-    return StoredSweep(study, fields, cells, configs)
+    return StoredSweep(study, fields, cell_frame(store.runs(), configs, fields, order=study.run_ids), configs)

@@ -49,6 +49,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--band", choices=["minmax", "std"], default="minmax",
                    help="the figure's band over seeds: min-max (default) or mean +- 1 std")
     p.add_argument("--figure", metavar="PATH", help="write the figure to PATH (.png or .svg)")
+    p.add_argument("--show", metavar="STUDY",
+                   help="print the table (and --figure, --out) of a stored sweep, by its study id; trains nothing")
     p.add_argument("--out", metavar="PATH", help="write every cell (run id, values, status, per-bucket metrics) as JSON")
     p.set_defaults(func=cmd_sweep)
     return p
@@ -89,6 +91,8 @@ def cmd_sweep(args) -> int:
     def terminate(signum, frame):
         raise Terminated()
 
+    if args.show:
+        return show(args)
     grid = grid_from_args(args)
     cells = grid.cells()
     main_thread = threading.current_thread() is threading.main_thread()
@@ -127,7 +131,7 @@ def run_sweep(args, grid: Grid, cells: Sequence[Cell], stream=None) -> int:
     finally:
         runner.shutdown()
     progress.finish()
-    return report(args, store, grid, cells, ids, stream)
+    return report(args, store, grid.describe(), ids, [axis.name for axis in grid.axes], stream)
 
 
 def cancel(runner, store, ids: Sequence[str], stream) -> None:
@@ -148,21 +152,25 @@ def cancel(runner, store, ids: Sequence[str], stream) -> None:
     print(f"{done} of {len(ids)} cells done; cancelled: {', '.join(active) or 'none'}", file=stream, flush=True)
 
 
-def report(args, store, grid: Grid, cells: Sequence[Cell], ids: Sequence[str], stream) -> int:
-    """The table (metric of the bucket, mean and min-max over seeds per value x variant), --figure, --out."""
+def report(args, store, name: str, ids: Sequence[str], fields: Sequence[str], stream) -> int:
+    """The table (metric of the bucket, mean and min-max over seeds per value x variant), --figure, --out.
+    -> 0, or 2 when a cell did not end done (each such cell is named with its error)."""
     from attn.runs.sweep import cell_frame, sweep_points
     from attn.viz.sweep import metric_by_field, sweep_summary
-    fields = [axis.name for axis in grid.axes]
-    configs = store.configs(ids)
-    frame = cell_frame(store.runs(), configs, fields)
-    failed = frame[frame["status"] != "done"]
+    frame = cell_frame(store.runs(), store.configs(ids), fields, order=ids)
+    frame["label"] = [" · ".join([*(f"{f} {row[f]}" for f in fields), row["variant"], f"seed {row['seed']}"])
+                      for _, row in frame.iterrows()]
+    unfinished = frame["status"].isin(["queued", "running"])  # --show of a sweep still training
+    failed = frame[(frame["status"] != "done") & ~unfinished]
     for _, row in failed.iterrows():
-        print(f"error: cell {cells[ids.index(row['run_id'])].label} (run {row['run_id']}) ended "
-              f"{row['status']}: {store.run(row['run_id']).error}", file=stream)
+        print(f"error: cell {row['label']} (run {row['run_id']}) ended {row['status']}: "
+              f"{store.run(row['run_id']).error}", file=stream)
+    for _, row in frame[unfinished].iterrows():
+        print(f"cell {row['label']} (run {row['run_id']}) is still {row['status']}", file=stream)
     done_ids = list(frame.loc[frame["status"] == "done", "run_id"])
-    points = sweep_points(frame, store.buckets(done_ids), fields) if done_ids else None
-    if points is not None and fields:
-        x, by = fields[0], fields[1:]
+    if done_ids and fields:
+        points = sweep_points(frame, store.buckets(done_ids), fields)
+        x, by = fields[0], list(fields[1:])
         summary = sweep_summary(points, x, args.metric, [args.bucket], by)
         summary["cell"] = [f"{m:.1f} ({lo:.1f}-{hi:.1f})" if n > 1 else f"{m:.1f}"
                            for m, lo, hi, n in zip(summary["mean"], summary["min"], summary["max"], summary["seeds"])]
@@ -177,13 +185,31 @@ def report(args, store, grid: Grid, cells: Sequence[Cell], ids: Sequence[str], s
                  args.figure)
             print(f"wrote {args.figure}", file=stream)
     if args.out:
-        rows = [{"run_id": run_id, "label": cell.label, "variant": cell.config.model.label, "seed": cell.config.seed,
-                 **dict(cell.values), "status": store.status(run_id),
-                 "buckets": [row.to_json() for row in store.bucket_rows(run_id)]} for cell, run_id in zip(cells, ids)]
+        rows = [{"run_id": row["run_id"], "label": row["label"], "variant": row["variant"], "seed": int(row["seed"]),
+                 **{f: row[f] for f in fields}, "status": row["status"],
+                 "buckets": [b.to_json() for b in store.bucket_rows(row["run_id"])]} for _, row in frame.iterrows()]
         with open(args.out, "w", encoding="utf-8") as f:
-            json.dump({"sweep": grid.describe(), "cells": rows}, f, indent=2)
+            json.dump({"sweep": name, "cells": rows}, f, indent=2, default=_plain)
         print(f"wrote {args.out}", file=stream)
     return 2 if len(failed) else 0
+
+
+def _plain(value):
+    """numpy numbers (pandas cells) as JSON numbers."""
+    return value.item() if hasattr(value, "item") else str(value)
+
+
+def show(args, stream=None) -> int:
+    """--show STUDY: the table, figure and JSON of a stored sweep, read from the store; nothing is trained."""
+    from attn.runs.store import RunStore
+    from attn.runs.sweep import swept_fields
+    stream = stream if stream is not None else sys.stderr
+    store = RunStore()
+    study = store.study(args.show)
+    ids = list(study.run_ids)
+    done = sum(store.status(run_id) == "done" for run_id in ids)
+    print(f"{study.name} (study {study.id}, {study.kind}): {done} of {len(ids)} cells done", file=stream, flush=True)
+    return report(args, store, study.name, ids, swept_fields(store.configs(ids)), stream)
 
 
 class SweepProgress:

@@ -256,9 +256,14 @@ def swept_fields(configs: Mapping[str, Mapping]) -> list[str]:
     return swept
 
 
-def cell_frame(runs: pd.DataFrame, configs: Mapping[str, Mapping], fields: Sequence[str]) -> pd.DataFrame:
-    """One row per run: run_id, variant, seed, status, bleu and each swept field's value (runs: store.runs())."""
+def cell_frame(runs: pd.DataFrame, configs: Mapping[str, Mapping], fields: Sequence[str],
+               order: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per run of `configs`: run_id, variant, seed, status, bleu, progress and each swept field's
+    value (runs: store.runs()), in the order of `order` (a study's run ids), else as `runs` lists them."""
     rows = runs[runs["id"].isin(list(configs))]
+    if order is not None:
+        position = {rid: i for i, rid in enumerate(order)}
+        rows = rows.sort_values("id", key=lambda ids: ids.map(position), kind="stable")
     frame = rows[["id", "variant", "seed", "status", "bleu", "progress"]].rename(columns={"id": "run_id"})
     for name in fields:
         section = FIELDS[name].section

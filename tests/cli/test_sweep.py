@@ -43,6 +43,9 @@ def test_a_sweep_of_tiny_runs_finishes_with_every_cell_in_the_store_and_a_sweep_
     (study,) = store.studies("sweep")["id"]
     assert store.study(study).run_ids == tuple(c["run_id"] for c in cells)
     assert "bleu on the longest bucket" in captured.out and "cell 4/4 done" in captured.err
+    code, shown, captured = _sweep(tmp_path, capsys, "--show", study)  # read back from the store, nothing trained
+    assert code == 0 and shown["cells"] == cells and len(store.runs()) == 4
+    assert "4 of 4 cells done" in captured.err and "bleu on the longest bucket" in captured.out
 
 
 def test_the_same_sweep_again_answers_every_cell_from_the_store(tmp_path, capsys, monkeypatch):
