@@ -35,6 +35,11 @@ def _heads_array(weights, rows: Sequence[str], cols: Sequence[str], builder: str
     return array
 
 
+def _axis_titles(kind: str) -> tuple[str, str]:
+    """(columns, rows) of a kind: encoder self source x source, decoder self output x output, cross source x output."""
+    return ("output" if kind == "decoder" else "source", "source" if kind == "encoder" else "output")
+
+
 def head_grid(row_tokens: Sequence[str], col_tokens: Sequence[str], weights, kind: str = "cross",
               title: str = "", style: str = "screen"):
     """weights (layers, heads, rows, cols) -> one small map per head: a row of panels per layer, a
@@ -53,8 +58,7 @@ def head_grid(row_tokens: Sequence[str], col_tokens: Sequence[str], weights, kin
     cells["column token"] = [cols[s] for s in cells["s"]]
     cells["row token"] = [rows[t] for t in cells["t"]]
     cell = cell_pixels(len(cols), len(rows), th, budget=1.0 / max(heads, 1))
-    y_title = "source" if kind == "encoder" else "output"
-    x_title = "output" if kind == "decoder" else "source"
+    x_title, y_title = _axis_titles(kind)
     tooltip = [alt.Tooltip("layer:O"), alt.Tooltip("head:O"), alt.Tooltip("row token:N", title=y_title),
                alt.Tooltip("column token:N", title=x_title), alt.Tooltip("weight:Q", format=".3f")]
     panel = alt.Chart().mark_rect().encode(
@@ -83,7 +87,7 @@ def head_average(row_tokens: Sequence[str], col_tokens: Sequence[str], weights, 
     number = layer % array.shape[0] + 1
     label = title or f"{KIND_LABELS.get(kind, kind)}, layer {number}: mean of {array.shape[1]} heads"
     return attention_heatmap(col_tokens, row_tokens, array[layer].mean(axis=0), gold=gold, title=label,
-                             style=style)
+                             style=style, axis_titles=_axis_titles(kind))
 
 
 def head_summary(stats: pd.DataFrame, n_keys: int | None = None, style: str = "screen", width: int | None = None):

@@ -56,7 +56,7 @@ def weight_scale() -> alt.Scale:
 
 
 def _heatmap(src_tokens, out_tokens, weights, gold, title: str, th: Theme, style: str, budget: float = 1.0,
-             in_grid: bool = False):
+             in_grid: bool = False, axis_titles: tuple[str, str] = ("source", "output")):
     src_tokens, out_tokens = [str(t) for t in src_tokens], [str(t) for t in out_tokens]
     if weights is None:
         return message_panel("this model has no attention weights", style, width=th.width // 2,
@@ -74,8 +74,8 @@ def _heatmap(src_tokens, out_tokens, weights, gold, title: str, th: Theme, style
     cells["output"] = [out_tokens[t] for t in cells["t"]]
     cells["gold"] = [(t, s) in gold for t, s in zip(cells["t"], cells["s"])]
     cell = cell_pixels(len(src_tokens), len(out_tokens), th, budget)
-    x = alt.X("s:O", sort="ascending", axis=x_token_axis(src_tokens, cell, th, "source"))
-    y = alt.Y("t:O", sort="ascending", axis=_y_token_axis(out_tokens, th, "output"))
+    x = alt.X("s:O", sort="ascending", axis=x_token_axis(src_tokens, cell, th, axis_titles[0]))
+    y = alt.Y("t:O", sort="ascending", axis=_y_token_axis(out_tokens, th, axis_titles[1]))
     tooltip = [alt.Tooltip("source:N"), alt.Tooltip("output:N"), alt.Tooltip("weight:Q", format=".3f"),
                alt.Tooltip("s:O", title="source position"), alt.Tooltip("t:O", title="output position")]
     rect = alt.Chart().mark_rect().encode(
@@ -96,15 +96,16 @@ def _heatmap(src_tokens, out_tokens, weights, gold, title: str, th: Theme, style
 
 
 def attention_heatmap(src_tokens: Sequence[str], out_tokens: Sequence[str], weights, gold=None,
-                      title: str = "", style: str = "screen"):
+                      title: str = "", style: str = "screen", axis_titles: tuple[str, str] = ("source", "output")):
     """Attention weights (T, S): source tokens across the top in sentence order, output down the side.
 
     weights: (T, S) array or tensor, row t = where output token t looked (None: a model without
-    attention, drawn as a note). gold: optional set of (t, s) pairs, outlined. Each token gets a
+    attention, drawn as a note). gold: optional set of (t, s) pairs, outlined. axis_titles: (columns, rows),
+    e.g. ("source", "source") for a Transformer's encoder self-attention. Each token gets a
     fixed-size cell, so a 50-word sentence makes a wider chart rather than unreadable labels.
     """
     th = theme(style)
-    return styled(_heatmap(src_tokens, out_tokens, weights, gold, title, th, style), style)
+    return styled(_heatmap(src_tokens, out_tokens, weights, gold, title, th, style, axis_titles=axis_titles), style)
 
 
 COLUMN_PX = 1200     # the page's main column in a 1,600 px window (wide layout, sidebar open), less margins

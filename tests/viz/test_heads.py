@@ -56,6 +56,17 @@ def test_head_average_draws_the_mean_over_heads_of_the_chosen_layer():
         heads.head_average(OUT, SRC, weights, layer=2)
 
 
+def test_head_average_names_its_axes_by_the_kind_of_attention():
+    def titles(kind):
+        rows_, cols = (SRC, SRC) if kind == "encoder" else (OUT, OUT) if kind == "decoder" else (OUT, SRC)
+        weights = np.full((1, 2, len(rows_), len(cols)), 1 / len(cols))
+        spec = heads.head_average(rows_, cols, weights, kind=kind).to_dict()
+        return encodings(spec, "x")[0]["axis"]["title"], encodings(spec, "y")[0]["axis"]["title"]
+    assert titles("encoder") == ("source", "source")   # was labelled "output" down the side
+    assert titles("decoder") == ("output", "output")
+    assert titles("cross") == ("source", "output")
+
+
 def _stats():
     return pd.DataFrame([{"kind": k, "layer": layer, "head": h, "entropy": 0.1 * h, "distance": 0.5 * layer}
                          for k in ("encoder", "cross") for layer in (1, 2) for h in (1, 2)])
