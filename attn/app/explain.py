@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from attn.app import state
+from attn.app import frame, state
 from attn.data.text import EOS
 from attn.records import Decode
 from attn.viz import support as ds
@@ -220,6 +220,7 @@ def training_player(path: str, run_of: Mapping[str, str], detok, style: str) -> 
     probes = next(iter(by_label.values()))[-1].probes
     options = [i for i, p in enumerate(probes) if p.weights is not None]
     top = st.columns([4, 1, 2])
+    frame.keep_valid("attention.probe", options)  # another comparison's probes: back to the first
     probe = top[0].selectbox("Probe sentence (read under teacher forcing at every checkpoint)", options,
                              key="attention.probe", format_func=lambda i: f"{len(probes[i].src)} tokens · "
                                                                           f"{detok(probes[i].src)}")
