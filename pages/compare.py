@@ -32,13 +32,15 @@ if not chosen:
     st.info("Choose at least one run.")
     st.stop()
 
-buckets = store.buckets(chosen)
 picked = runs[runs["id"].isin(chosen)]
 params = picked.dropna(subset=["params"]).groupby("variant")["params"].max().to_dict()  # one count per label
+# 100 %: the finished runs on the test set; earlier: each run's newest checkpoint (a validation sample)
+buckets, at_note = live_view.buckets_at_progress(store, picked, key="compare.progress")
 summary = charts.bucket_summary(buckets, metric)
 st.caption(length.describe_by_length(summary, metric))  # what these runs show, not the textbook's claim
 render.show_chart(charts.metric_by_bucket, buckets, metric, style=frame.style(), band=band, params=params,
-                  key="compare.metric", name=f"{metric}-by-length")
+                  key="compare.metric", name=f"{metric}-by-length" + ("-while-training" if at_note else ""),
+                  **live_view.checkpoint_options(at_note))
 st.dataframe(summary, hide_index=True, height="content",
              column_config={c: st.column_config.NumberColumn(c, format="%.1f") for c in ("mean", "std", "min", "max")})
 styles = sorted(set(picked.loc[picked["variant"].isin(VARIANTS), "style"]))  # an RNN's decoder; not a Transformer's
@@ -46,6 +48,3 @@ for decoder in styles:
     st.caption(ds.STYLE_NOTES.get(decoder, decoder))
 if len(styles) > 1:
     st.warning("These runs used different decoder styles; compare like with like.")
-
-st.subheader("While they trained")
-live_view.show_at_progress(store, picked, metric, band, style=frame.style(), key="compare.progress")

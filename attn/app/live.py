@@ -1,5 +1,5 @@
 """Checkpoints on the pages: the Train page's live length chart and newest probe map, the loss chart's
-alignment marks, and Compare's by-length figure at any point of training.
+alignment marks, and Compare's by-length figure at any point of training (its slider).
 
 Everything is read from the store (checkpoints come there from the workers as they train) and drawn with
 the builders of attn.viz.charts through render.show_chart, so every chart has its PNG and SVG buttons.
@@ -61,20 +61,24 @@ def show_probe_map(store, runs: pd.DataFrame, *, style: str, key: str) -> None:
                       name=f"probe-map-step-{checkpoint.step}")
 
 
-def show_at_progress(store, runs: pd.DataFrame, metric: str, band: str, *, style: str, key: str) -> None:
-    """Compare's training-progress slider: the by-length figure at any share of training (default: the end),
-    from each run's newest checkpoint at or before it."""
-    checkpoints = store.checkpoint_buckets(list(runs["id"]))
+def buckets_at_progress(store, runs: pd.DataFrame, *, key: str) -> tuple[pd.DataFrame, str]:
+    """Compare's training-progress slider (shown when the runs stored checkpoints) and the bucket rows it
+    picks -> (rows, note). At 100 % (the default, the end): the finished runs' test-set buckets and no note;
+    earlier: each run's newest checkpoint at or before that share of its training (a validation sample),
+    and the note saying so (length.checkpoint_note)."""
+    ids = list(runs["id"])
+    checkpoints = store.checkpoint_buckets(ids)
     if checkpoints.dropna(subset=["bucket"]).empty:
-        st.caption("These runs stored no checkpoints (trained before checkpoints existed, or with them off): "
-                   "train them again to see the figure form.")
-        return
+        return store.buckets(ids), ""
     percent = st.slider("Training progress (%)", 0, 100, 100, 5, key=f"{key}_slider",
-                        help="each run's newest checkpoint at or before this share of its training; "
-                             "scored on a validation sample, not the test set")
+                        help="100: the finished runs on the test set. Earlier: each run's newest checkpoint at or "
+                             "before this share of its training, scored on a validation sample while it trained")
+    if percent == 100:
+        return store.buckets(ids), ""
     rows = length.at_checkpoint(checkpoints, runs, percent / 100)
-    if rows.empty:
-        st.caption(f"No checkpoint with scores at or before {percent} % of training: move the slider right.")
-        return
-    render.show_chart(charts.metric_by_bucket, rows, metric, style=style, band=band, note=length.checkpoint_note(rows),
-                      min_sentences=length.CHECKPOINT_MIN_SENTENCES, key=key, name=f"{metric}-by-length-at-{percent}pct")
+    return rows, length.checkpoint_note(rows) if not rows.empty else f"no checkpoint with scores by {percent} %"
+
+
+def checkpoint_options(note: str) -> dict:
+    """metric_by_bucket's keywords for rows at a checkpoint (`note` non-empty), else none."""
+    return {"note": note, "min_sentences": length.CHECKPOINT_MIN_SENTENCES} if note else {}

@@ -25,7 +25,7 @@ from attn.nn.decode import greedy
 from attn.training.evaluate import alignment_scores, attention_matrix, bucket_table, decode_split
 
 SAMPLE_PER_BUCKET = 16  # validation sentences scored per length bucket at every checkpoint
-BUDGET = 0.05           # share of training time the trainer may spend on checkpoints
+BUDGET = 0.05           # share of training time the trainer spends on checkpoints between epoch ends
 
 
 class Checkpointer:

@@ -7,7 +7,7 @@ one batch.
 
 Checkpoints (when the run has a `checkpoint` callable, attn.training.checkpointing.Checkpointer): one
 before the first step (probe maps only), then whenever the training time since the last one is at least
-its cost / BUDGET (so they take at most BUDGET of training time; an epoch end needs half that, so
+its cost / budget (so they take about that share of training time; an epoch end needs half that, so
 checkpoints line up with the validation loss), and one after training from the weights the run keeps
 (the best epoch's under patience), so the last checkpoint's probe maps are the finished run's. Each is a
 "checkpoint" event whose payload is the Checkpoint. Taking one changes nothing in training: the model is
@@ -113,7 +113,7 @@ class Trainer:
         for fn in self.callbacks:
             fn(event)
 
-    def _checkpoint_due(self, now: float, epoch_end: bool) -> bool:
+    def _checkpoint_due(self, now: float, epoch_end: bool = False) -> bool:
         """Training seconds since the last checkpoint >= its cost / budget (half that at an epoch end)."""
         if self.checkpoint is None:
             return False
@@ -170,7 +170,7 @@ class Trainer:
                     result.steps.append(event.to_dict())
                     self._emit(event)
                     window_loss, window_tokens, window_start = 0.0, 0, time.perf_counter()
-                if step < total_steps and self._checkpoint_due(time.perf_counter(), epoch_end=False):
+                if step < total_steps and self._checkpoint_due(time.perf_counter()):
                     window_start += self._take_checkpoint(step, total_steps, steps_per_epoch,
                                                           time.perf_counter() - start)
             if result.stopped:

@@ -11,7 +11,7 @@ from attn.config import PRESETS
 from attn.records import BucketScore, Checkpoint, ProbeMap
 from attn.runs.store import RunStore
 from attn.training.events import TrainEvent
-from tests.app.apptest import assert_clean, charts_of, open_page, wait_until
+from tests.app.apptest import assert_clean, charts_of, open_page, start_app, wait_until
 
 TRAINING_TIMEOUT = 600  # seconds; only guards against a hang
 
@@ -82,16 +82,24 @@ def test_the_live_length_chart_moves_on_while_a_tiny_run_trains(app, home):
         state.runner().cancel(run_id)
 
 
-def test_compare_draws_the_by_length_figure_at_any_point_of_training(trained_app):
-    at = open_page(trained_app, "compare")
+def test_compare_draws_the_by_length_figure_at_any_point_of_training(trained_copy):
+    store = RunStore(trained_copy)
+    for run_id in store.runs()["id"]:  # checkpoints at steps 0 (before training), 10 and 20, whatever was stored
+        store._db().execute("DELETE FROM checkpoints WHERE run_id=?", (run_id,))
+        for step in (0, 10, 20):
+            checkpoint = _checkpoint(step, 2.0 * step, 0.5)
+            store.record_checkpoint(run_id, checkpoint if step else Checkpoint(0, 0.0, 0.0, (), checkpoint.probes))
+    at = open_page(start_app(), "compare")
     assert_clean(at)
     slider = at.slider(key="compare.progress_slider")
-    assert slider.value == 100
-    end = _spec(charts_of(at)[-1])
-    assert "while training" in end
+    assert slider.value == 100 and len(charts_of(at)) == 1
+    end = _spec(charts_of(at)[0])
+    assert "while training" not in end  # the end: the finished runs on the test set
     slider.set_value(50).run()
     assert_clean(at)
-    assert _spec(charts_of(at)[-1]) != end and "while training" in _spec(charts_of(at)[-1])
+    assert len(charts_of(at)) == 1 and "while training: step 10 " in _spec(charts_of(at)[0])
+    at.slider(key="compare.progress_slider").set_value(100).run()
+    assert _spec(charts_of(at)[0]) == end
 
 
 def test_a_probe_sentence_of_unknown_words_queues_nothing_and_says_which_words(app, home):
