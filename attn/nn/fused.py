@@ -291,7 +291,7 @@ class LinearCrossEntropy(torch.autograd.Function):
                 dz = z.sub_(lse[:, None]).exp_()                                   # softmax, in place
                 dz[torch.arange(dz.size(0), device=dz.device), ys] -= 1.0          # - onehot(y)
                 torch.mm(dz, weight, out=dx[rows])                                 # (n, D)
-                dw.addmm_(dz.t(), xs)                                              # (V, D)
+                torch.addmm(dw, dz.t(), xs, out=dw)                                # (V, D) +=
                 db += dz.sum(dim=0)                                                # (V,)
         ctx.save_for_backward(dx, dw, db)
         return total

@@ -22,15 +22,30 @@ from attn.data.text import PAD_ID
 BENCH_DATA = DataConfig(task="reverse", n_train=4000, n_valid=50, n_test=50, min_len=3, max_len=20)
 
 
+def fused_loss_step(model, optimizer, batch, clip: float, teacher_forcing: float = 1.0) -> torch.Tensor:
+    """`trainer.train_step` with the loss of attn.nn.models.token_loss (the output layer and the
+    cross-entropy fused over the real tokens): what the trainer's step is once it calls token_loss."""
+    from attn.nn.models import token_loss
+    loss = token_loss(model, batch, teacher_forcing)
+    optimizer.zero_grad()
+    loss.backward()
+    if clip > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    optimizer.step()
+    return loss
+
+
 def time_steps(model, prepared, batch: int, steps: int = 60, warmup: int = 5,
-               optimizer=None, clip: float = 0.0) -> tuple[float, int]:
-    """(seconds, target tokens) of `steps` training steps (`train.train_step`) after `warmup`.
+               optimizer=None, clip: float = 0.0, step=None) -> tuple[float, int]:
+    """(seconds, target tokens) of `steps` training steps (`step`, default `trainer.train_step`) after
+    `warmup`.
 
     Batches come from the training split's length-sorted pools, as in real training. `optimizer`
     is anything with zero_grad() and step(); None is the tutorials' torch.optim.Adam.
     """
     from attn.data.batching import length_sorted_batches
     from attn.training.trainer import train_step
+    train_step = step or train_step
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=1e-3)
     batches = length_sorted_batches(prepared.train.src_len, batch, 32, torch.Generator().manual_seed(0))
     tokens, start = 0, time.perf_counter()
