@@ -2,7 +2,7 @@
 the longest bucket against the swept field; each value opens in Compare."""
 import streamlit as st
 
-from attn.app import admin, frame, render
+from attn.app import admin, frame, render, state
 from attn.app import sweep as sweeps
 from attn.app.actions import show_notice
 from attn.config import PRESETS, VARIANTS
@@ -59,6 +59,8 @@ with st.container(border=True):
         grid = _grid()
         st.caption(f"Will queue **{grid.size} cells**: {grid.describe()} (this server allows {sweep_limit()} per "
                    "sweep, ATTN_MAX_SWEEP_CELLS).")
+        if grid.size <= sweep_limit():
+            st.caption(f":material/timer: {state.estimate_note([cell.config for cell in grid.cells()])}")
     except ValueError as exc:
         st.warning(str(exc), icon=":material/edit:")
     refused = admin.show_refusal("train")

@@ -4,6 +4,7 @@ one per running cell, then the metric of the longest bucket against the swept fi
     python -m attn sweep --preset capacity                        # none, additive, dot x hidden 32..512 x 3 seeds
     python -m attn sweep --preset capacity --seeds 0              # the same with one seed
     python -m attn sweep --preset tiny --hidden 16,32,64 --variants none,dot --seeds 0-2 --figure sweep.png
+    python -m attn sweep --show STUDY --figure sweep.svg          # a stored sweep's table and figure again
 
 Every data, model and training field is a flag (`--hidden`, `--n-train`, `--lr`, `--style`, ...): one value
 sets it, a list (`32,64,128`, whole numbers also as a range `2-6`) sweeps it. The cells go to

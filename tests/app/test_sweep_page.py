@@ -60,6 +60,7 @@ def test_the_page_opens_on_the_capacity_preset_and_counts_its_cells(page):
     assert_clean(page)
     assert any("Will queue **45 cells**: hidden 32,64,128,256,512 × none,additive,dot × seeds 0-2" in c.value
                for c in page.caption)
+    assert any(c.value.startswith(":material/timer:") for c in page.caption)  # how long they would take here
     assert "No sweep yet" in page.info[0].value
 
 
