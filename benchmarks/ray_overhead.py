@@ -176,14 +176,17 @@ def main() -> None:
 
     from_sweep = (on_ray - local) * args.cpus / args.runs
     round_trip = empty_round_trip()
+    small_cfg = sweep_configs(1, args.n_train, args.epochs)[0]
+    in_task = ray.get(ray.remote(num_cpus=1)(cpu_seconds).remote(small_cfg))  # the same work inside a Ray task
     ray.shutdown()
     print(f"per-task overhead: {from_sweep:+.2f} slot-seconds per run from the sweep ((Ray - local) x cpus / runs); "
           f"an empty streaming task's round trip {1000 * round_trip:.1f} ms (median of 20)")
     per_task = max(from_sweep, round_trip)  # a negative difference says the sweep measured something else
     print(f"per-run cost (wall): {local * args.cpus / args.runs:.2f} slot-seconds per small run (local wall x "
           "cpus / runs)")
-    small = cpu_seconds(sweep_configs(1, args.n_train, args.epochs)[0])
-    print(f"per-run cost (CPU): {small:.2f} core-seconds per small run (one run here, one thread, process time)")
+    small = cpu_seconds(small_cfg)
+    print(f"per-run cost (CPU): {small:.2f} core-seconds per small run (one run here, one thread, process time); "
+          f"{in_task:.2f} inside a Ray task")
     costs = {"small run": small + per_task}
     if not args.no_lecture:
         lecture = cpu_seconds(preset("lecture").with_variant("additive"))
