@@ -25,6 +25,7 @@ from typing import Sequence
 from attn.config import PRESETS, VARIANTS, ConfigError
 from attn.runs.sweep import FIELDS, SWEEP_PRESETS, Cell, Grid, make_grid, parse_values, with_values
 
+EXECUTORS = {"JobRunner": "local workers", "RayRunner": "Ray (ATTN_EXECUTOR=ray)"}  # the runner's class -> where cells train
 EXAMPLES = {"int": "32,64,128 or 2-6", "float": "0.001,0.003", "str": "luong,bahdanau"}
 
 
@@ -106,14 +107,17 @@ def cmd_sweep(args) -> int:
 
 
 def run_sweep(args, grid: Grid, cells: Sequence[Cell], stream=None) -> int:
-    from attn.runs.executors import make_runner
+    from attn.runs.executors import executor_name, make_runner
     from attn.runs.store import RunStore
     from attn.runs.workers import cpu_count
     stream = stream if stream is not None else sys.stderr
     store = RunStore()
-    jobs = max(1, min(args.jobs or cpu_count(), len(cells)))
-    print(f"sweep {grid.describe()}: {len(cells)} cells, {jobs} at a time, store {store.home}", file=stream, flush=True)
+    # local: one worker per core; Ray: as many as the cluster has CPUs (RayRunner's default)
+    jobs = args.jobs or (None if executor_name() == "ray" else cpu_count())
     runner = make_runner(store, max_jobs=jobs, nice=0, events=True)
+    where = EXECUTORS.get(type(runner).__name__, type(runner).__name__)
+    print(f"sweep {grid.describe()}: {len(cells)} cells, {runner.max_jobs} at a time on {where}, store {store.home}",
+          file=stream, flush=True)
     ids: list[str] = []
     progress = SweepProgress([cell.label for cell in cells], stream)
     try:

@@ -7,6 +7,7 @@ command from hanging the suite.
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -43,6 +44,7 @@ def test_a_sweep_of_tiny_runs_finishes_with_every_cell_in_the_store_and_a_sweep_
     (study,) = store.studies("sweep")["id"]
     assert store.study(study).run_ids == tuple(c["run_id"] for c in cells)
     assert "bleu on the longest bucket" in captured.out and "cell 4/4 done" in captured.err
+    assert re.search(r"4 cells, \d+ at a time on local workers", captured.err), captured.err
     code, shown, captured = _sweep(tmp_path, capsys, "--show", study)  # read back from the store, nothing trained
     assert code == 0 and shown["cells"] == cells and len(store.runs()) == 4
     assert "4 of 4 cells done" in captured.err and "bleu on the longest bucket" in captured.out
@@ -141,3 +143,18 @@ def test_the_progress_shows_one_bar_for_the_sweep_and_one_per_training_cell():
     last = stream.getvalue().rsplit("\x1b[J", 1)[-1].splitlines()
     assert last[0] == "sweep [######..............] 1/3 cells ended (1 from the store), 1 training, 1 queued"
     assert last[1:] == ["  hidden 16 · dot · seed 0  [##########..........]  50% loss 2.500 eta 3s"]
+
+
+def test_a_sweep_runs_on_ray_when_ATTN_EXECUTOR_says_so_with_every_cell_in_the_store(tmp_path):
+    """The same command on a real local Ray (started by the command itself, ATTN_RAY_ADDRESS unset)."""
+    home = tmp_path / "home"
+    env = {**os.environ, "ATTN_HOME": str(home), "ATTN_EXECUTOR": "ray"}
+    env.pop("ATTN_RAY_ADDRESS", None)
+    done = subprocess.run([sys.executable, "-m", "attn.cli.sweep", *TINY_SWEEP, "--out", str(tmp_path / "cells.json")],
+                          env=env, capture_output=True, text=True, timeout=HANG)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"4 cells, \d+ at a time on Ray \(ATTN_EXECUTOR=ray\)", done.stderr), done.stderr
+    cells = json.loads((tmp_path / "cells.json").read_text())["cells"]
+    store = RunStore(home)
+    assert sorted(store.runs()["id"]) == sorted(c["run_id"] for c in cells) and len(cells) == 4
+    assert set(store.runs()["status"]) == {"done"} and store.studies("sweep")["runs"].tolist() == [4]
