@@ -19,6 +19,8 @@ def main() -> None:
         st.Page("pages/attention.py", title="Attention", icon=":material/grid_on:"),
         st.Page("pages/curves.py", title="Curves", icon=":material/show_chart:"),
         st.Page("pages/runs.py", title="Runs", icon=":material/table_rows:"),
+        st.Page("pages/heads.py", title="Heads", icon=":material/view_module:"),
+        st.Page("pages/sweep.py", title="Sweep", icon=":material/grid_view:"),
         st.Page("pages/playground.py", title="Playground", icon=":material/calculate:"),
         st.Page("pages/lecture.py", title="Lecture view", icon=":material/co_present:"),  # the projector view
     ])
@@ -33,8 +35,9 @@ def main() -> None:
         st.toggle("Slide style", key="slide_style",
                   help="large fonts and thick lines on a white background, for projecting and for slides")
         store_line = st.empty()
-        with frame.guard("Reading the run store"):
+        with frame.guard("Starting the job runner"):
             state.runner()  # one per server process; it also marks runs a crashed server left behind
+        with frame.guard("Reading the run store"):
             store_line.caption(state.store_line())
         with frame.guard("Reading the server settings"):
             admin.admin_sidebar()  # read-only mode and the admin password field, when the server has them

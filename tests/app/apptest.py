@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from tests import waiting
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PAGES = ("home", "data", "train", "compare", "attention", "curves", "runs", "playground", "lecture")
+PAGES = ("home", "data", "train", "compare", "attention", "curves", "runs", "playground", "lecture", "heads", "sweep")
 TSV = "Go.\tVa !\nHi.\tSalut !\nRun!\tCours !\nWho?\tQui ?\nWow!\tÇa alors !\nFire!\tAu feu !\n".encode()
 # A script run that takes longer than this has hung; a busy machine takes a few seconds at most.
 RUN_TIMEOUT = 300

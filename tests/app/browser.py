@@ -29,7 +29,7 @@ VIEWPORT = {"width": 1600, "height": 1000}
 PAGES = {"Home": "Attention Lab", "Data": "Data", "Train": "Train", "Compare": "Compare by sentence length",
          "Attention": "Attention maps", "Curves": "Loss curves", "Runs": "Runs",
          "Playground": "Playground: scaled dot-product attention",
-         "Lecture view": "Lecture demo"}  # its heading is the study's name: the Home button's study in the tour
+         "Heads": "Heads", "Sweep": "Sweep", "Lecture view": "Lecture demo"}  # its heading is the study's name: the Home button's study in the tour
 SETTLED = """() => !document.querySelector('[data-testid="stStatusWidget"], [data-testid^="stSkeleton"], '
                                       + '[data-testid="stAppSkeleton"]')"""
 TIMEOUT_MS = 120_000   # a page, a text or a chart that takes longer has hung

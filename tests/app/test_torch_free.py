@@ -19,7 +19,8 @@ from tests.app.apptest import ROOT, RUN_TIMEOUT
 # Each page and its title (seen, so the page is known to have been drawn to its end). Not here: the
 # Playground, which computes its attention with the models' own masked_softmax (torch).
 READING_PAGES = {"home": "Attention Lab", "data": "Data", "compare": "Compare by sentence length",
-                 "curves": "Loss curves", "runs": "Runs", "train": "Train", "attention": "Attention maps"}
+                 "curves": "Loss curves", "runs": "Runs", "train": "Train", "attention": "Attention maps",
+                 "heads": "Heads", "sweep": "Sweep"}
 
 OPEN_PAGE = r"""
 import json, sys, traceback
