@@ -4,7 +4,7 @@ import streamlit as st
 from attn.app import frame, render, state
 from attn.app import live as live_view
 from attn.app import groups as picker
-from attn.viz import charts, length
+from attn.viz import charts, length, tables
 from attn.viz import support as ds
 from attn.config import VARIANTS
 from attn.records import METRIC_LABELS, METRICS
@@ -41,6 +41,7 @@ st.caption(length.describe_by_length(summary, metric))  # what these runs show, 
 render.show_chart(charts.metric_by_bucket, buckets, metric, style=frame.style(), band=band, params=params,
                   key="compare.metric", name=f"{metric}-by-length" + ("-while-training" if at_note else ""),
                   **live_view.checkpoint_options(at_note))
+st.caption(tables.scoring_caption(store.run(i) for i in chosen))  # sacrebleu's signatures
 st.dataframe(summary, hide_index=True, height="content",
              column_config={c: st.column_config.NumberColumn(c, format="%.1f") for c in ("mean", "std", "min", "max")})
 styles = sorted(set(picked.loc[picked["variant"].isin(VARIANTS), "style"]))  # an RNN's decoder; not a Transformer's

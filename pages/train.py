@@ -4,6 +4,7 @@ import streamlit as st
 from attn.app import actions, admin, frame, render, state
 from attn.app import live as live_view
 from attn.config import ConfigError
+from attn.data.load import corpus_name
 from attn.training.checkpoints import check_probe, probe_vocab, with_probe
 from attn.viz import support as ds
 from attn.config import ARCHS, FAMILIES, LENGTH_TRANSFORMER, POSITIONS, PRESETS, STYLES, VARIANTS
@@ -62,7 +63,7 @@ frame.require_frame()
 st.title("Train")
 fields = form_fields()  # every number's range, read from attn.config's own checks (one source of truth)
 data_cfg = st.session_state.get("data_config", PRESETS[ds.DEFAULT_PRESET].data)
-st.markdown(f"**Data:** {ds.describe_data(data_cfg)}")
+st.markdown(f"**Data:** {ds.describe_data(data_cfg, corpus_name(data_cfg))}")
 st.page_link("pages/data.py", label="Choose other data", icon=":material/dataset:")
 
 

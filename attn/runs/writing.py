@@ -141,6 +141,7 @@ class RunWriter:
                     *_pack(d.weights), *_pack(d.forced)) for d in result.decodes]
         overall = {k: _int(v) if k in ("n", "train_min_len", "train_max_len") else _float(v)
                    for k, v in result.overall.items()}
+        overall.update({k: str(v) for k, v in getattr(result, "signatures", {}).items()})  # sacrebleu's, as text
         last = training.steps[-1] if training.steps else {}
         with self._write() as db:
             changed = db.execute(

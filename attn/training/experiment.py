@@ -118,7 +118,7 @@ class RunResult:
         """The `--out` JSON record of this run."""
         buckets = [row.to_json() for row in self.buckets]
         lo, hi = self.train_range or (None, None)
-        return {"variant": self.config.model.variant, "style": self.config.model.style,
+        return {"variant": self.config.model.label, "style": self.config.model.style,  # "dot", "dec·alibi", ...
                 "seed": self.config.seed, "task": self.task, "params": self.params,
                 "train_seconds": round(self.train_seconds, 3), "eval_seconds": round(self.eval_seconds, 3),
                 "epochs": len(self.training.epochs), "stopped": self.training.stopped,
@@ -170,5 +170,5 @@ def run(cfg: RunConfig, prepared: Prepared | None = None, callbacks: Iterable[Ca
 
 def results_frame(results: Iterable[RunResult]) -> pd.DataFrame:
     """One row per run x bucket, with task, variant and seed: the table the CLI prints."""
-    return bucket_frame((({"task": r.task, "variant": r.config.model.variant, "seed": r.config.seed}, row)
+    return bucket_frame((({"task": r.task, "variant": r.config.model.label, "seed": r.config.seed}, row)
                          for r in results for row in r.buckets), identity=("task", "variant", "seed"))

@@ -52,3 +52,18 @@ def test_a_word_level_corpus_is_scored_on_detokenized_output_against_the_written
     table = bucket_table(decodes, data, [0, 10])
     expected = sacrebleu.corpus_bleu(["Je vois l'homme"], [["Je vois l'homme."]], tokenize="13a").score
     assert table.loc[0, "bleu"] == expected
+
+
+def test_the_store_keeps_the_signatures_with_the_run_and_the_caption_says_they_were_stored(tmp_path):
+    from attn.runs.store import RunStore
+    from attn.viz.tables import scoring_caption
+    data = load_task("reverse", n_train=60, n_valid=10, n_test=10, seed=1)
+    cfg = RunConfig(data=DataConfig(task="reverse"), model=ModelConfig(variant="dot", emb=8, hidden=16),
+                    train=TrainConfig(epochs=1, batch=16))
+    result = run(cfg, prepare(cfg.data, data))
+    store = RunStore(tmp_path)
+    stored = store.run(store.save_finished(cfg, result))
+    assert stored.overall["bleu_signature"] == result.signatures["bleu_signature"]
+    assert stored.overall["chrf_signature"] == result.signatures["chrf_signature"]
+    caption = scoring_caption([stored])
+    assert "tok:13a" in caption and "not stored" not in caption

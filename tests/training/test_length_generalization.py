@@ -173,3 +173,14 @@ def test_the_length_presets_models_are_within_20_percent_in_parameters():
              count_parameters(build_model(c.model, len(prepared.src_vocab), len(prepared.tgt_vocab)))
              for c in length_configs((0,))}
     assert max(sizes.values()) <= 1.2 * min(sizes.values()), sizes
+
+
+def test_a_transformer_run_is_named_by_its_label_in_the_summary_and_the_results_frame(short_long):
+    """`--out` and the CLI's table name a Transformer "dec·alibi", not the RNN variant its config leaves unused."""
+    from attn.training.experiment import results_frame
+    prepared, _ = short_long
+    cfg = dataclasses.replace(SHORT_LONG, model=ModelConfig(family="transformer", arch="decoder", positions="alibi",
+                                                            hidden=16, heads=2, layers=1, ff=32))
+    result = run(cfg, prepared)
+    assert result.summary()["variant"] == "dec·alibi" == cfg.model.label
+    assert set(results_frame([result])["variant"]) == {"dec·alibi"}
