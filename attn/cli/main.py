@@ -201,8 +201,10 @@ def build_parser(all_commands: bool = True) -> argparse.ArgumentParser:
         from attn.cli import figures
         from attn.cli import preload
         from attn.cli import runs as runs_cli
+        from attn.cli import sweep as sweep_cli
         for module in (runs_cli, figures, preload):
             module.register(sub)
+        sweep_cli.add_parser(sub)
     return parser
 
 

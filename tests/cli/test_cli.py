@@ -107,7 +107,14 @@ def test_help_still_lists_every_command(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    assert all(name in out for name in ("train", "bench", "runs", "figures", "preload"))
+    assert all(name in out for name in ("train", "bench", "runs", "figures", "preload", "sweep"))
+
+
+def test_python_m_attn_sweep_reaches_the_sweep_command():
+    from attn.cli.main import build_parser
+    from attn.cli.sweep import cmd_sweep
+    args = build_parser().parse_args(["sweep", "--preset", "tiny", "--hidden", "16,32", "--seeds", "0-1"])
+    assert (args.command, args.func, args.field_hidden, args.seeds) == ("sweep", cmd_sweep, "16,32", "0-1")
 
 
 def test_every_training_flag_lands_in_the_config_and_the_rest_keep_the_preset():
