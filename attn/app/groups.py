@@ -72,6 +72,8 @@ def comparisons(snap: state.Snapshot) -> dict[str, Comparison]:
     done = snap.done
     found: dict[str, Comparison] = {}
     for study in studies():
+        if study.kind == "sweep":  # its runs differ in a swept field too: the Sweep page links each value instead
+            continue
         runs = done[done["id"].isin(study.run_ids)]
         if not runs.empty:
             option = groups.study_option(study.id)
