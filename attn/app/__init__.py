@@ -10,6 +10,10 @@
     render   charts to the browser: show_chart (specs kept for every visitor, PNG/SVG downloads) and
              the live loss chart
     compat   every private Streamlit name used, each with its public fallback
+    groups   the comparison picker (studies and settings groups) shared by Compare, Attention, Curves
+    live     checkpoints on Train (length chart, probe map, alignment marks) and Compare's progress slider
+    explain  saliency beside attention, heads of a Transformer, the attention-over-training frames
+    sweep    the Sweep page's form, its cell limit and the cells' progress
 
 Reading never waits for torch: none of these modules imports it. Only `state.load_model` does, when a
 page needs a model (the Attention page, for a sentence typed in); the Playground imports it for the

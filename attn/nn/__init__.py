@@ -10,6 +10,9 @@
     decode           greedy and beam search, for any model of the protocol
     fused, kernel_abi  the C kernels, built on first use, called through typed, checked wrappers
     playground       scaled dot-product attention by hand, for the Playground page
+    position_view    each encoding's term in one query's scores, for the Playground
+    saliency         gradient x input of each output token w.r.t. the source embeddings; rank correlation
+    heads            every layer x head map of a Transformer, entropy and mean attention distance per head
 
 May import: attn.config, attn.records, attn.data.
 """

@@ -8,6 +8,12 @@
     plans      run configs from form values; form ranges read from attn.config's checks
     estimate   wall time of a set of runs, from measured throughput on this machine
     settings   the shared server's settings from the environment
+    executors  make_runner: the local JobRunner, or RayRunner with ATTN_EXECUTOR=ray
+    ray_runner RayRunner: each run a Ray task streaming its events; the server alone writes the store
+    checkpoint_store  checkpoints while training (BLEU by bucket, probe maps), thinned, mixed into RunStore
+    studies    the runs one click queued (lecture and length demos, CLI commands, sweeps)
+    sweep      grids of configs (variants x seeds x any field's values), the capacity preset
+    presets_corpus  the corpus preset (a 20-50k-pair imported corpus)
 
 May import: attn.config, attn.records, attn.data, attn.nn, attn.training (the runner's workers train).
 Never Streamlit.
