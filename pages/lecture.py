@@ -1,5 +1,6 @@
-"""Lecture: one study on a projector, no controls. The loss while its runs train, then the metric by
-sentence length, then the attention of one long test sentence; always in slide style.
+"""Lecture: one study on a projector, no controls. While its runs train, BLEU by length at their newest
+checkpoints and the loss; then the metric by sentence length on the test set, then the attention of one
+long test sentence; always in slide style.
 
 The study is ?study=<id>; without it, the newest study a lecture demo queued, whose id is then written
 into the URL, so a reload or a copied link keeps showing these runs and never a newer group.
@@ -43,6 +44,11 @@ def loss_while_training(was_active: bool) -> None:
     if active.any():
         st.subheader(f"Training: {int((~active).sum())} of {len(runs)} runs finished")
     ids = list(runs["id"])
+    rows = length.at_checkpoint(store.checkpoint_buckets(ids), runs) if active.any() else None
+    if rows is not None and not rows.empty:  # the length gap forming: BLEU by length at each newest checkpoint
+        render.show_chart(charts.metric_by_bucket, rows, "bleu", style=STYLE, note=length.checkpoint_note(rows),
+                          min_sentences=length.CHECKPOINT_MIN_SENTENCES, key="lecture.live_length",
+                          name="bleu-by-length-while-training")
     curves = ds.curves_frame(store.curves(ids), store.curves(ids, "epoch"))
     if len(curves):
         render.show_live_loss(curves, style=STYLE, key="lecture.loss", name="lecture-loss")

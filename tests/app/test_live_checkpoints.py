@@ -128,3 +128,22 @@ def test_a_good_probe_sentence_goes_into_every_queued_runs_config(app, home):
     finally:
         for run_id in store.runs()["id"]:
             state.runner().cancel(run_id)
+
+
+def test_the_lecture_view_draws_the_length_gap_forming_while_its_runs_train(app, home):
+    store = RunStore(home)
+    ids = []
+    for variant, bleu_long in (("none", 5.0), ("additive", 40.0)):
+        run_id = store.create_run(PRESETS["tiny"].with_variant(variant), status="running")
+        record = store.recorder(run_id)
+        record(TrainEvent("step", 2, 60, 0, 6, 0.2, train_loss=1.5))
+        record(TrainEvent("checkpoint", 6, 60, 0, 6, 0.6, payload=_checkpoint(6, bleu_long, 0.9)))
+        store.flush(run_id)
+        ids.append(run_id)
+    store.add_study("Lecture demo", "lecture", ids)
+    at = open_page(app, "lecture")
+    assert_clean(at)
+    specs = [_spec(chart) for chart in charts_of(at)]
+    assert any("while training: step 6" in spec for spec in specs), specs
+    for run_id in ids:
+        store.set_status(run_id, "cancelled")
