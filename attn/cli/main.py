@@ -17,6 +17,9 @@ import sys
 from attn.config import (ARCHS, FAMILIES, POSITIONS, PRESETS, VARIANTS, ConfigError, RunConfig, length_configs,
                          preset)
 from attn.data.pairs import parse_edges
+from attn.runs import presets_corpus
+
+presets_corpus.register()  # PRESETS["corpus"] before the parser lists the presets
 
 
 def base_config(args) -> RunConfig:
@@ -53,6 +56,8 @@ def with_flags(cfg: RunConfig, args) -> RunConfig:
             model_changes[flag] = getattr(args, flag)
     if args.unscaled:
         model_changes["scaled"] = False
+    if getattr(args, "tied", False):
+        model_changes["tied"] = True
     for flag in ("epochs", "batch", "lr", "lr_schedule", "clip", "teacher_forcing", "patience", "device", "beam"):
         if getattr(args, flag) is not None:
             train_changes[flag] = getattr(args, flag)
@@ -135,6 +140,8 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hidden", type=int, help="hidden size")
     p.add_argument("--dropout", type=float, help="dropout")
     p.add_argument("--unscaled", action="store_true", help="dot attention without the 1/sqrt(d) scaling")
+    p.add_argument("--tied", action="store_true",
+                   help="tie the target embedding and the output layer (Press & Wolf 2017), in every model alike")
     p.add_argument("--family", help=f"model family: {' or '.join(FAMILIES)} (default: the preset's)")
     p.add_argument("--arch", help=f"transformer: {' or '.join(ARCHS)} (encoder-decoder, or decoder-only)")
     p.add_argument("--positions", help=f"transformer positional encodings, comma-separated, from: "

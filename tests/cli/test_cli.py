@@ -128,3 +128,11 @@ def test_every_training_flag_lands_in_the_config_and_the_rest_keep_the_preset():
     assert cfg.model.style == "bahdanau" and cfg.model.emb == tiny.model.emb and cfg.data == tiny.data
     untouched = base_config(build_parser(all_commands=False).parse_args(["train", "--preset", "tiny"]))
     assert untouched.train == tiny.train and untouched.model == tiny.model
+
+
+def test_the_corpus_preset_and_tied_embeddings_reach_the_config_from_the_command_line():
+    from attn.cli.main import base_config, build_parser
+    cfg = base_config(build_parser(all_commands=False).parse_args(["train", "--preset", "corpus"]))
+    assert cfg.model.tied and cfg.data.min_freq == 2 and cfg.model.hidden == 192
+    tied = base_config(build_parser(all_commands=False).parse_args(["train", "--preset", "tiny", "--tied"]))
+    assert tied.model.tied and not preset("tiny").model.tied
