@@ -9,7 +9,7 @@ from attn.viz import charts
 from attn.viz import support as ds
 from attn.viz.heads import KIND_LABELS
 
-SUMMARY_WIDTH = {"screen": 380, "slide": 640}  # px of the summary's plot, beside the grid
+SUMMARY_WIDTH = {"screen": 380, "slide": 640}  # px of the summary's plot, under the grid
 
 frame.require_frame()
 st.title("Heads")
@@ -44,18 +44,18 @@ kind = pick[0].radio("Attention", kinds, key="heads.kind", horizontal=True, form
 show = pick[1].radio("Show", ["every head", "head average"], key="heads.show", horizontal=True)
 weights = maps.of(kind)                                                    # (layers, heads, rows, cols)
 rows, cols = explain.head_tokens(kind, decode.src, decode.ref)
-left, right = st.columns([3, 2])
-with left:
-    if show == "every head":
-        render.show_chart(charts.head_grid, rows, cols, weights, kind=kind, style=frame.style(), key="heads.grid",
-                          name=f"heads-{kind}-{label_of[run_id]}")
-    else:
-        layers = list(range(1, weights.shape[0] + 1))
-        frame.keep_valid("heads.layer", layers)
-        layer = pick[2].selectbox("Layer", layers, index=len(layers) - 1, key="heads.layer")
-        render.show_chart(charts.head_average, rows, cols, weights, layer=layer - 1, kind=kind, style=frame.style(),
-                          key="heads.average", name=f"heads-{kind}-layer{layer}-average-{label_of[run_id]}")
-with right:
+# The grid takes the page's width (its cells are sized for it: in a column it ran under the summary);
+# the per-head summary sits under it.
+if show == "every head":
+    render.show_chart(charts.head_grid, rows, cols, weights, kind=kind, style=frame.style(), key="heads.grid",
+                      name=f"heads-{kind}-{label_of[run_id]}")
+else:
+    layers = list(range(1, weights.shape[0] + 1))
+    frame.keep_valid("heads.layer", layers)
+    layer = pick[2].selectbox("Layer", layers, index=len(layers) - 1, key="heads.layer")
+    render.show_chart(charts.head_average, rows, cols, weights, layer=layer - 1, kind=kind, style=frame.style(),
+                      key="heads.average", name=f"heads-{kind}-layer{layer}-average-{label_of[run_id]}")
+with st.columns([2, 3])[0]:
     render.show_chart(charts.head_summary, explain.head_stats_frame(maps), n_keys=len(decode.src),
                       style=frame.style(), width=SUMMARY_WIDTH[frame.style()], key="heads.summary", name=f"heads-summary-{label_of[run_id]}")
 st.caption("Entropy −Σ_j α_ij log α_ij and mean attention distance Σ_j α_ij·|i−j|, each averaged over the rows "

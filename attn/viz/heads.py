@@ -25,6 +25,10 @@ KIND_LABELS = {"encoder": "encoder self-attention", "decoder": "decoder self-att
 # Okabe-Ito colours the variants do not use (attn.viz.theme.VARIANT_COLORS), one per kind
 KIND_COLORS = {"encoder": "#56B4E9", "decoder": "#CC79A7", "cross": "#000000"}
 KIND_SHAPES = {"encoder": "circle", "decoder": "square", "cross": "triangle-up"}
+# Data width all the heads of one layer may take together: the page's main column at a 1600 px window,
+# less each panel's spacing and the row axis. Past it a grid is cut off at the page's edge.
+GRID_PX = 1000
+MIN_CELL_PX = 3    # a grid of many heads over a long sentence: small unlabelled cells, not a clipped chart
 
 
 def _heads_array(weights, rows: Sequence[str], cols: Sequence[str], builder: str) -> np.ndarray:
@@ -57,13 +61,18 @@ def head_grid(row_tokens: Sequence[str], col_tokens: Sequence[str], weights, kin
                           "s": s_idx.ravel(), "weight": array.ravel()})
     cells["column token"] = [cols[s] for s in cells["s"]]
     cells["row token"] = [rows[t] for t in cells["t"]]
-    cell = cell_pixels(len(cols), len(rows), th, budget=1.0 / max(heads, 1))
+    # a cell per token, as large as the maps (cell_pixels) but within GRID_PX for the row of heads; when
+    # that leaves no room for a line of label text, the tokens go unlabelled (the head average names them)
+    cell = max(MIN_CELL_PX, min(cell_pixels(len(cols), len(rows), th, budget=1.0 / max(heads, 1)),
+                                GRID_PX // max(heads * len(cols), 1)))
+    labelled = cell >= th.cell_min
     x_title, y_title = _axis_titles(kind)
     tooltip = [alt.Tooltip("layer:O"), alt.Tooltip("head:O"), alt.Tooltip("row token:N", title=y_title),
                alt.Tooltip("column token:N", title=x_title), alt.Tooltip("weight:Q", format=".3f")]
     panel = alt.Chart().mark_rect().encode(
-        x=alt.X("s:O", sort="ascending", axis=x_token_axis(cols, cell, th, x_title)),
-        y=alt.Y("t:O", sort="ascending", axis=alt.Axis(title=y_title, labelExpr=label_expr(rows),
+        x=alt.X("s:O", sort="ascending", axis=x_token_axis(cols, cell, th, x_title) if labelled else
+                alt.Axis(title=x_title, orient="top", labels=False, ticks=False, domain=False)),
+        y=alt.Y("t:O", sort="ascending", axis=alt.Axis(title=y_title, labelExpr=label_expr(rows), labels=labelled,
                                                        labelOverlap=False, labelLimit=th.label_limit,
                                                        ticks=False, domain=False)),
         color=alt.Color("weight:Q", scale=weight_scale(), legend=alt.Legend(title="weight")),
@@ -72,7 +81,8 @@ def head_grid(row_tokens: Sequence[str], col_tokens: Sequence[str], weights, kin
     chart = alt.layer(panel, data=inline_data(cells)).facet(
         row=alt.Row("layer:O", title="layer", header=alt.Header(labelAngle=0)),
         column=alt.Column("head:O", title="head"), spacing=8,
-    ).properties(title=alt.TitleParams(label, subtitle="each row sums to 1; darker = more weight"))
+    ).properties(title=alt.TitleParams(label, subtitle="each row sums to 1; darker = more weight" + (
+        "" if labelled else f"; {len(cols)} words are too many to name in every head: the head average names them")))
     return styled(chart, style)
 
 

@@ -100,3 +100,18 @@ def test_summary_without_a_needed_column_names_it():
 def test_grid_and_summary_render_to_png(style):
     assert export.to_png(heads.head_grid(OUT, SRC, _weights(), style=style), scale=1).startswith(PNG_SIGNATURE)
     assert export.to_png(heads.head_summary(_stats(), 4, style=style), scale=1).startswith(PNG_SIGNATURE)
+
+
+def test_a_grid_of_many_heads_over_a_long_sentence_fits_the_page_with_its_words_unlabelled():
+    words = [f"w{i}" for i in range(28)]
+    rng = np.random.default_rng(0)
+    weights = rng.dirichlet(np.ones(28), size=(2, 4, 28))                    # (layers, heads, rows, cols)
+    spec = heads.head_grid(words, words, weights, kind="decoder").to_dict()
+    widths = [l["width"]["step"] for l in [spec["spec"]] + spec["spec"].get("layer", []) if "width" in l]
+    step = widths[0] if widths else spec["spec"]["width"]["step"]
+    assert 4 * 28 * step <= heads.GRID_PX                                     # the row of heads fits
+    x_axes = [e["axis"] for e in encodings(spec, "x") if "axis" in e]
+    assert x_axes and all(a.get("labels") is False for a in x_axes)
+    assert "the head average names them" in str(spec["title"])
+    short = heads.head_grid(SRC, SRC, _weights(1, 2, 3, 3), kind="encoder").to_dict()
+    assert "names them" not in str(short["title"])                           # short sentences keep their words
