@@ -16,6 +16,7 @@ import sys
 
 from attn.config import (ARCHS, FAMILIES, POSITIONS, PRESETS, VARIANTS, ConfigError, RunConfig, length_configs,
                          preset)
+from attn.cli.command import run_command
 from attn.data.pairs import parse_edges
 from attn.runs import presets_corpus
 
@@ -218,12 +219,4 @@ def build_parser(all_commands: bool = True) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(all_commands=not (argv and argv[0] in LIGHT_COMMANDS))
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except (ConfigError, ValueError, OSError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return run_command(parser.parse_args(argv))

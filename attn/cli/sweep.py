@@ -22,6 +22,7 @@ import threading
 import time
 from typing import Sequence
 
+from attn.cli.command import run_command
 from attn.config import PRESETS, VARIANTS
 from attn.runs.sweep import FIELDS, SWEEP_PRESETS, Cell, Grid, make_grid, parse_values, with_values
 
@@ -291,8 +292,9 @@ def _bar(frac: float, width: int = 20) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m attn.cli.sweep ...`: the command on its own, exactly as `python -m attn sweep ...` runs it."""
-    from attn.cli.main import main as cli_main
-    return cli_main(["sweep", *(sys.argv[1:] if argv is None else argv)])
+    parser = argparse.ArgumentParser(prog="python -m attn")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    return run_command(parser.parse_args(["sweep", *(sys.argv[1:] if argv is None else argv)]))
 
 
 if __name__ == "__main__":  # spawned workers import this module too; only the parent runs the command
