@@ -77,3 +77,11 @@ def test_train_queues_the_official_split_and_subwords_chosen_on_data_and_every_t
     assert run.status == "done", run.error
     assert run.config["data"]["subwords"] == "unigram" and run.config["data"]["corpus_test"]
     assert sum(row.n for row in store.bucket_rows(run.id)) == 25          # the official test file, every pair
+
+
+def test_the_train_page_calls_an_uploaded_corpus_by_its_files_names_not_its_hash(app):
+    at = _corpus_page(app)
+    at = open_page(at, "train")
+    assert_clean(at)
+    data_line = next(m.value for m in at.markdown if m.value.startswith("**Data:**"))
+    assert "corpus eng-fra.tsv" in data_line and "imported corpus" not in data_line, data_line
