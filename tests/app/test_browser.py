@@ -137,7 +137,8 @@ def test_attention_page_draws_heatmaps_for_the_trained_runs(browser, open_server
     tab.page.locator('[data-testid="stVegaLiteChart"] .mark-rect path').first.wait_for()
     cells = tab.count('[data-testid="stVegaLiteChart"] .mark-rect path')
     assert cells > 10  # heatmap cells of additive and dot
-    assert tab.page.get_by_text("one vector for every step").count() == 1  # none: why it has no map
+    assert tab.page.get_by_text("one fixed vector", exact=True).count() == 1  # none: why it has no map
+    assert tab.page.get_by_role("button", name="Show where it looks").count() == 1  # ... and its saliency, a click away
     assert tab.count('[data-testid="stException"]') == 0 and tab.count('[data-testid="stAlertContentError"]') == 0
     assert not tab.errors
     tab.close()
