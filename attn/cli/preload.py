@@ -88,7 +88,7 @@ def cmd_preload(args) -> int:
             print(f"training {len(todo)} run{'s' if len(todo) != 1 else ''} of the {args.preset} preset "
                   f"({runner.max_jobs} at once); {len(configs) - len(todo)} already stored", file=sys.stderr)
         from attn.cli.train import record_study
-        study = record_study(store, f"attn preload --preset {args.preset}", configs, ids)
+        study = record_study(store, f"attn preload --preset {args.preset}", configs, ids, kind="lecture")
         _wait(store, [(labels[i], ids[i]) for i in range(len(configs)) if outcome[i] != "cached"])
     except (RuntimeError, ConfigError) as exc:  # JobError, StoreError; a Ray cluster that cannot be reached
         print(f"error: {exc}", file=sys.stderr)

@@ -116,17 +116,19 @@ def _train(args, configs: list[RunConfig]) -> int:
     return 0
 
 
-def record_study(store, command: str, configs: Sequence[RunConfig], ids: Sequence[str]) -> str | None:
+def record_study(store, command: str, configs: Sequence[RunConfig], ids: Sequence[str],
+                 kind: str | None = None) -> str | None:
     """Record the runs one command asked for as a study (store.add_study) -> its id, printed so it can be
     opened as `?study=<id>`: of kind "lecture" or "length" when they are that demo (plans.demo_kind: the
-    Lecture view opens on it), else "cli". A study that cannot be stored is said, never fatal: the runs are."""
+    Lecture view opens on it), else "cli"; `kind` says it outright (preload: the server's own demo, whatever
+    ATTN_DEMO_PRESET names). A study that cannot be stored is said, never fatal: the runs are."""
     from attn.runs.plans import demo_kind
     from attn.runs.store import StoreError
     labels = ", ".join(dict.fromkeys(cfg.model.label for cfg in configs))
     seeds = ",".join(map(str, dict.fromkeys(cfg.seed for cfg in configs)))
     name = f"{command}: {labels}; seeds {seeds}"
     try:
-        study = store.add_study(name if len(name) <= 200 else name[:199] + "…", demo_kind(configs) or "cli", ids)
+        study = store.add_study(name if len(name) <= 200 else name[:199] + "…", kind or demo_kind(configs) or "cli", ids)
     except StoreError as exc:
         print(f"warning: the runs were queued, but not recorded as one study: {exc}", file=sys.stderr)
         return None

@@ -185,3 +185,14 @@ def test_a_command_that_queues_the_lecture_demo_records_a_lecture_study(tmp_path
     assert store.study(study).kind == "lecture"
     other = record_study(store, "attn train --preset tiny", [preset("tiny")], store.create_runs([preset("tiny")]))
     assert store.study(other).kind == "cli"
+
+
+def test_preload_records_the_servers_own_demo_as_a_lecture_study_whatever_its_preset(tmp_path, monkeypatch, capsys):
+    """A class server whose Home demo trains `tiny` (ATTN_DEMO_PRESET) preloads tiny runs: the Lecture view
+    must open on them, so preload's study is a lecture study even though tiny is not the lecture preset."""
+    from attn.cli.main import main
+    home = tmp_path / "home"
+    monkeypatch.setenv("ATTN_DEMO_PRESET", "tiny")
+    assert main(["preload", "--home", str(home), "--variants", "none"]) == 0, capsys.readouterr().err
+    store = RunStore(home)
+    assert list(store.studies()["kind"]) == ["lecture"]
