@@ -88,12 +88,13 @@ def test_preload_configs_are_the_home_pages_lecture_demo():
             == [c.key() for c in ds.lecture_configs("lecture")])
 
 
-def _assert_one_cli_study(store, err: str, run_ids: list[str]) -> None:
-    """The command printed the id of a study of kind "cli" holding `run_ids`, in that order."""
+def _assert_one_lecture_study(store, err: str, run_ids: list[str]) -> None:
+    """The command printed the id of a study of kind "lecture" (preload: the server's own demo) holding
+    `run_ids`, in that order."""
     import re
     (study_id,) = set(re.findall(r"\?study=([0-9a-f]{12})", err)) or {None}
     study = store.study(study_id)
-    assert study.kind == "cli" and list(study.run_ids) == run_ids, err
+    assert study.kind == "lecture" and list(study.run_ids) == run_ids, err
 
 
 def test_second_preload_trains_nothing_and_the_home_page_finds_the_runs(tmp_path, capsys, monkeypatch):
@@ -106,7 +107,7 @@ def test_second_preload_trains_nothing_and_the_home_page_finds_the_runs(tmp_path
     assert len(first) == 3 and all("trained" in line for line in first)
     store = RunStore(tmp_path)
     stored = sorted(store.runs()["id"])
-    _assert_one_cli_study(store, captured.err, [line[3] for line in first])
+    _assert_one_lecture_study(store, captured.err, [line[3] for line in first])
 
     assert cli.main(argv) == 0
     captured = capsys.readouterr()
@@ -114,8 +115,8 @@ def test_second_preload_trains_nothing_and_the_home_page_finds_the_runs(tmp_path
     assert [line[3] for line in second] == [line[3] for line in first]  # same run ids, in the same order
     assert all(line[-1] == "cached" for line in second)
     assert sorted(store.runs()["id"]) == stored  # nothing new was trained
-    _assert_one_cli_study(store, captured.err, [line[3] for line in first])  # answered from the cache: a study too
-    assert len(store.studies("cli")) == 2
+    _assert_one_lecture_study(store, captured.err, [line[3] for line in first])  # answered from the cache: a study too
+    assert len(store.studies("lecture")) == 2
 
     from attn.runs.runner import JobRunner
     runner = JobRunner(store)

@@ -119,7 +119,7 @@ def test_a_run_trained_in_a_worker_equals_the_same_run_trained_in_process(runner
                   "hyps": [d.hyp for d in here.decodes]}
     _assert_same_results(_results(store, run_id), in_process)
     overall = store.run(run_id).overall
-    assert overall == {k: None if v is None or v != v else v for k, v in here.overall.items()}
+    assert overall == {**{k: None if v is None or v != v else v for k, v in here.overall.items()}, **here.signatures}
 
 
 def test_a_run_from_the_cache_equals_a_retrain_and_another_config_is_no_hit(runner, store):
