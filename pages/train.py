@@ -119,6 +119,7 @@ with st.container(border=True):
         labels = list(dict.fromkeys(cfg.model.label for cfg in configs))
         st.caption(f"Will queue: **{', '.join(labels)}** × {len({cfg.seed for cfg in configs})} seed(s) = "
                    f"{len(configs)} run(s).")
+        st.caption(f":material/timer: {state.estimate_note(configs)}")  # before anything is queued (issue 15)
         if st.button("Count parameters", key="train.count_button", icon=":material/functions:",
                      help="builds each model once on this data's vocabularies (the first count loads PyTorch)"):
             with frame.guard("Counting parameters"):

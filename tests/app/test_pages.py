@@ -58,6 +58,16 @@ def test_home_says_what_this_machine_will_take_not_a_fixed_claim(app):
     assert all("measuring" in t or "on this machine" in t or "no time estimate" in t for t in timings), timings
 
 
+def test_train_says_what_the_form_would_take_before_anything_is_queued(app, home):
+    """An estimate from this machine's stored runs (or a short measuring run) under the form: one line."""
+    at = open_page(app, "train")
+    assert_clean(at)
+    timings = [c.value for c in at.caption if c.value.startswith(":material/timer:")]
+    assert len(timings) == 1, timings
+    assert "measuring" in timings[0] or "on this machine" in timings[0] or "no time estimate" in timings[0]
+    assert RunStore(home).runs().empty  # an estimate queues nothing
+
+
 def test_home_describes_the_demo_the_server_chose(home, monkeypatch):
     monkeypatch.setenv("ATTN_DEMO_PRESET", "tiny")
     monkeypatch.setenv("ATTN_DEMO_EPOCHS", "7")

@@ -80,6 +80,17 @@ def test_no_store_trains_in_a_temporary_store_and_removes_it(tmp_path, capsys, m
         assert not list(temp.glob("attn-*")) and not home.exists()
 
 
+def test_train_prints_an_estimate_from_stored_runs_before_it_queues(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ATTN_HOME", str(tmp_path / "home"))
+    code, _, err = _train(tmp_path, capsys, "--preset", "tiny", "--variants", "dot")
+    assert code == 0 and "estimate: no stored runs to estimate from yet" in err, err
+    code, _, err = _train(tmp_path, capsys, "--preset", "tiny", "--variants", "dot", "--seeds", "1")
+    assert code == 0, err
+    line = next(line for line in err.splitlines() if line.startswith("estimate:"))
+    assert "on this machine" in line and "from 1 stored run of similar size" in line, line
+    assert err.index("estimate:") < err.index("dot seed 1: done")  # said before the run trains
+
+
 def _cli(home, *argv, **environ) -> subprocess.Popen:
     env = {**os.environ, "ATTN_HOME": str(home), "ATTN_CANCEL_GRACE": str(int(HANG)),  # never killed by the runner
            **environ}
