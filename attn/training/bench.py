@@ -15,6 +15,7 @@ import torch
 
 from attn.config import DataConfig, preset
 from attn.training.optim import Adam
+from attn.training.trainer import update
 from attn.data.text import PAD_ID
 
 
@@ -26,13 +27,7 @@ def fused_loss_step(model, optimizer, batch, clip: float, teacher_forcing: float
     """`trainer.train_step` with the loss of attn.nn.models.token_loss (the output layer and the
     cross-entropy fused over the real tokens): what the trainer's step is once it calls token_loss."""
     from attn.nn.models import token_loss
-    loss = token_loss(model, batch, teacher_forcing)
-    optimizer.zero_grad()
-    loss.backward()
-    if clip > 0:
-        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-    optimizer.step()
-    return loss
+    return update(model, optimizer, token_loss(model, batch, teacher_forcing), clip)
 
 
 def time_steps(model, prepared, batch: int, steps: int = 60, warmup: int = 5,

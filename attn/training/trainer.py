@@ -70,7 +70,11 @@ def train_step(model, optimizer, batch, clip: float, teacher_forcing: float = 1.
     # only a run that feeds its own guesses passes the argument (the plain baseline's model has none)
     kwargs = {} if teacher_forcing >= 1.0 else {"teacher_forcing": teacher_forcing}
     logits, _ = model(src, src_len, tgt_in, **kwargs)
-    loss = token_loss(logits, tgt_out)
+    return update(model, optimizer, token_loss(logits, tgt_out), clip)
+
+
+def update(model, optimizer, loss: torch.Tensor, clip: float) -> torch.Tensor:
+    """Backward from `loss`, gradient-norm clipping (clip > 0), optimizer step -> the loss."""
     optimizer.zero_grad()
     loss.backward()
     if clip > 0:
