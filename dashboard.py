@@ -25,8 +25,9 @@ def main() -> None:
         st.Page("pages/lecture.py", title="Lecture view", icon=":material/co_present:"),  # the projector view
     ])
 
-    # After the links: pandas and the run store load on a server's first page view. Never torch: no page
-    # that only reads imports it (tests/app/test_torch_free.py), so the first visitor is not kept waiting.
+    # After the links: the app modules load on a server's first page view. Neither torch nor pandas nor
+    # Altair (tests/app/test_torch_free.py): each loads where a page first needs it, so a fresh server's
+    # first visitor sees the page's head while they load (benchmarks/first_view.py).
     from attn.app import admin, frame, state
 
     frame.keep_widget_values()

@@ -1,4 +1,5 @@
-"""First view: seconds until Home's title shows for the first and the second visitor of a fresh server.
+"""First view: seconds until Home's title, and then its Lecture demo button, show for the first and the second
+visitor of a fresh server.
 
     python benchmarks/first_view.py [REPO] [--repeats 3] [--timeout 300]
 
@@ -13,7 +14,9 @@ Each repetition starts `python -m streamlit run dashboard.py --server.headless t
 is imported, a fresh empty ATTN_HOME), waits for /_stcore/health, then opens Home in headless
 Chromium twice, each time in a new browser context (no shared cache or cookies): the first visitor
 pays for whatever the server imports on its first page view, the second for a page view of a warm
-server. A visit's time runs from `page.goto` until the heading "Attention Lab" is visible. Also
+server. A visit's times run from `page.goto` until the heading "Attention Lab" is visible (Home's head:
+title, introduction, equations), and until the Lecture demo button is (Home's right column, which reads
+the store: drawn after pandas has loaded). Also
 printed: the server's start (process start to a healthy /_stcore/health), and whether the server
 process had loaded torch (libtorch in /proc/PID/maps) once both visitors were served.
 Figures are printed, never asserted.
@@ -39,6 +42,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run"]
 TITLE = "Attention Lab"  # Home's heading
+BUTTON = "Lecture demo"  # Home's first button, in the column that reads the store
 THIS_REPO = Path(__file__).resolve().parents[1]
 
 
@@ -104,15 +108,17 @@ def torch_loaded(pid: int) -> bool:
         return False
 
 
-def visit(browser, url: str, timeout_ms: float) -> float:
-    """Seconds from opening `url` in a new browser context until Home's title is visible."""
+def visit(browser, url: str, timeout_ms: float) -> tuple[float, float]:
+    """Seconds from opening `url` in a new browser context until Home's title, and its demo button, are visible."""
     context = browser.new_context(viewport={"width": 1600, "height": 1000})
     try:
         page = context.new_page()
         started = time.perf_counter()
         page.goto(url, timeout=timeout_ms)
         page.get_by_role("heading", name=TITLE, exact=True).wait_for(state="visible", timeout=timeout_ms)
-        return time.perf_counter() - started
+        title = time.perf_counter() - started
+        page.get_by_role("button", name=BUTTON).wait_for(state="visible", timeout=timeout_ms)
+        return title, time.perf_counter() - started
     finally:
         context.close()
 
@@ -147,11 +153,13 @@ def main() -> None:
                     torch = torch_loaded(proc.pid)
                 finally:
                     stop_server(proc)
-            rows.append((start, first, second, torch))
-            print(f"  repeat {i + 1}: server start {start:5.2f} s | first visitor {first:5.2f} s | "
-                  f"second visitor {second:5.2f} s | torch in the server afterwards: {'yes' if torch else 'no'}")
+            rows.append((start, *first, *second, torch))
+            print(f"  repeat {i + 1}: server start {start:5.2f} s | first visitor: title {first[0]:5.2f} s, "
+                  f"button {first[1]:5.2f} s | second visitor: title {second[0]:5.2f} s, button {second[1]:5.2f} s | "
+                  f"torch in the server afterwards: {'yes' if torch else 'no'}")
         browser.close()
-    for label, column in (("server start", 0), ("first visitor", 1), ("second visitor", 2)):
+    for label, column in (("server start", 0), ("first: title", 1), ("first: button", 2), ("second: title", 3),
+                          ("second: button", 4)):
         values = [row[column] for row in rows]
         print(f"{label:>15}: median {statistics.median(values):5.2f} s  (min {min(values):.2f}, max {max(values):.2f})")
 

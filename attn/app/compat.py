@@ -24,15 +24,16 @@ in dashboard.py sets it, see `frame.require_frame`.)
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import altair as alt
-import pandas as pd
-import pyarrow as pa
 import streamlit as st
+
+if TYPE_CHECKING:
+    import altair as alt
 
 try:
     from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec as _private_spec
@@ -88,6 +89,9 @@ def _private_or_public(path: str, private, public, value):
 
 def public_arrow_bytes(data: Any) -> bytes:
     """`arrow_bytes` through pyarrow alone: the table of pd.DataFrame(data) as an IPC stream."""
+    import pandas as pd
+    import pyarrow as pa
+
     frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
     table = pa.Table.from_pandas(frame)
     sink = pa.BufferOutputStream()
@@ -104,13 +108,22 @@ def _to_named_arrow(data: Any, datasets: dict) -> dict:
     return {"name": name}
 
 
-alt.data_transformers.register("attn_arrow", _to_named_arrow)
+@functools.cache
+def _altair():
+    """Altair with the "attn_arrow" data transformer registered. Imported on the first chart, not with this
+    module: the state module needs the XSRF functions below on every page, and a fresh server's first
+    Home view (no chart) should not wait for Altair (benchmarks/first_view.py)."""
+    import altair as alt
+
+    alt.data_transformers.register("attn_arrow", _to_named_arrow)
+    return alt
 
 
 def public_vega_lite_spec(chart: alt.TopLevelMixin) -> dict:
     """`vega_lite_spec` through Altair's public API: to_dict() with the data collected as Arrow bytes
     and without Altair's default theme (its 300x300 view would override the builders' sizes)."""
     datasets: dict[str, bytes] = {}
+    alt = _altair()
     with _altair_lock:
         theme = alt.theme.enable("none") if alt.theme.active == "default" else contextlib.nullcontext()
         with theme, alt.data_transformers.enable("attn_arrow", datasets=datasets):

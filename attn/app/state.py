@@ -16,19 +16,21 @@ import hashlib
 import logging
 import os
 import time
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import streamlit as st
 
 from attn.app import compat
 from attn.config import ConfigError
 from attn.records import Decode
-from attn.runs.estimate import estimate_runs
 from attn.runs.executors import executor_name, make_runner, ray_address
 from attn.runs.runner import JobRunner
 from attn.runs.settings import ServerSettings, server_settings
 from attn.runs.store import FINISHED, RunStore, home
 from attn.viz import support as ds
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger("attn.dashboard")
 EMPTY_HINT = "No finished runs yet: press **Lecture demo** on Home or queue runs on **Train**."
@@ -133,6 +135,8 @@ def estimate_note(configs) -> str:
     Without a stored run of similar size a short measuring run starts in the background and the note says
     so until it is done; a failure is said in the sentence (the traceback goes to the log).
     """
+    from attn.runs.estimate import estimate_runs  # pandas: not before a page asks for an estimate
+
     try:
         return estimate_runs(configs, jobs=runner().max_jobs, store=store(), measuring="background").note
     except Exception as exc:  # an estimate is a courtesy: it must never break the page
@@ -156,7 +160,6 @@ class Snapshot:
     configs: dict             # run id -> config dict of every done run
     groups: pd.DataFrame      # ds.comparison_groups: runs trained with the same settings, newest first
     labels: dict              # group key -> label
-    line: str                 # the sidebar's line (ds.store_line)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -168,7 +171,7 @@ def _snapshot(path: str, version: str) -> Snapshot:
     done = ds.with_groups(runs, configs)
     groups = ds.comparison_groups(done, configs)
     return Snapshot(runs=runs, finished=finished, done=done, configs=configs, groups=groups,
-                    labels=dict(zip(groups["key"], groups["label"])), line=ds.store_line(runs))
+                    labels=dict(zip(groups["key"], groups["label"])))
 
 
 def snapshot() -> Snapshot:
@@ -178,8 +181,9 @@ def snapshot() -> Snapshot:
 
 
 def store_line() -> str:
-    """The sidebar's line about stored runs and active jobs."""
-    return snapshot().line
+    """The sidebar's line about stored runs and active jobs (a count in SQL: the frame draws it before any
+    page, and it must not wait for pandas)."""
+    return ds.store_line(store().status_counts())
 
 
 def finished_groups() -> Snapshot:

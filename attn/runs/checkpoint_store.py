@@ -15,9 +15,10 @@ Probe maps are float16 .npy bytes (encode_map): about 3 significant digits of we
 from __future__ import annotations
 
 import json
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads with the first table read, not with the store (a first page view)
+    import pandas as pd
 
 from attn.records import BucketScore, Checkpoint, ProbeMap
 from attn.runs.schema import StoreError
@@ -96,6 +97,8 @@ class CheckpointStore:
     def checkpoint_buckets(self, run_ids: str | Sequence[str]) -> pd.DataFrame:
         """The bucket metrics of every stored checkpoint, no maps: one row per run x checkpoint x bucket,
         columns run_id, step, epoch, seconds, bucket, lo, hi, n and the metrics (what the live chart reads)."""
+        import pandas as pd
+
         ids = [run_ids] if isinstance(run_ids, str) else list(run_ids)
         rows = []
         for run_id, step, epoch, seconds, buckets in self._db().execute(
@@ -113,6 +116,8 @@ class CheckpointStore:
     def checkpoint_alignment(self, run_ids: str | Sequence[str]) -> pd.DataFrame:
         """Mean probe alignment (0..1) per stored checkpoint: columns run_id, step, epoch, seconds, alignment
         (checkpoints whose probes have no gold alignment are left out)."""
+        import pandas as pd
+
         ids = [run_ids] if isinstance(run_ids, str) else list(run_ids)
         rows = self._db().execute(
             f"SELECT c.run_id, c.step, c.epoch, c.seconds, AVG(p.alignment) FROM checkpoints c JOIN probe_maps p "

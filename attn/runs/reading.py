@@ -9,14 +9,16 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas loads with the first table read, not with the store (a first page view)
+    import pandas as pd
 
 from attn.config import RunConfig
 from attn.records import METRICS, BucketRow, Decode, RunRecord, bucket_frame, progress_fraction
-from attn.runs.schema import StoreError
+from attn.runs.schema import STATUSES, StoreError
 from attn.runs.version import code_version
 
 
@@ -30,6 +32,11 @@ class RunReader:
             "SELECT id FROM runs WHERE config_key=? AND seed=? AND code_version=? AND status='done' "
             "ORDER BY finished DESC LIMIT 1", (cfg.key(), cfg.seed, code_version())).fetchone()
         return row[0] if row else None
+
+    def status_counts(self) -> dict[str, int]:
+        """Runs per status, in the order of STATUSES, zero counts left out (one SQL count: no pandas)."""
+        counts = dict(self._db().execute("SELECT status, COUNT(*) FROM runs GROUP BY status").fetchall())
+        return {s: counts[s] for s in STATUSES if counts.get(s)}
 
     def status(self, run_id: str) -> str:
         row = self._db().execute("SELECT status FROM runs WHERE id=?", (run_id,)).fetchone()
@@ -62,6 +69,8 @@ class RunReader:
     def runs(self, status: str | Sequence[str] | None = None, task: str | None = None,
              variant: str | None = None) -> pd.DataFrame:
         """One row per run, newest first, with its live progress (0..1) and overall BLEU."""
+        import pandas as pd
+
         where, args = [], []
         for column, value in (("status", status), ("task", task), ("variant", variant)):
             if value is not None:
@@ -87,6 +96,8 @@ class RunReader:
 
     def curves(self, run_ids: str | Sequence[str], kind: str = "step") -> pd.DataFrame:
         """Loss curves (one row per step or epoch event) with run_id, name, variant, style, seed."""
+        import pandas as pd
+
         if kind not in ("step", "epoch"):
             raise StoreError(f"curves kind must be 'step' or 'epoch', got {kind!r}")
         ids = [run_ids] if isinstance(run_ids, str) else list(run_ids)

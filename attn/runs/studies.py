@@ -11,9 +11,10 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads with the first table read, not with the store (a first page view)
+    import pandas as pd
 
 from attn.runs.schema import StoreError, clean_name
 
@@ -71,6 +72,8 @@ class StudyStore:
 
     def studies(self, kind: str | None = None) -> pd.DataFrame:
         """One row per study (of `kind`, or all), newest first: id, name, kind, created, runs (a count)."""
+        import pandas as pd
+
         sql = ("SELECT s.id, s.name, s.kind, s.created, COUNT(r.run_id) FROM studies s LEFT JOIN study_runs r "
                "ON r.study_id = s.id")
         args = []

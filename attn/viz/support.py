@@ -14,36 +14,53 @@ Nothing here imports Streamlit or torch, so every helper is tested like the rest
                            curves_frame
     attn.viz.text          page texts: EQUATIONS, QUERY_NOTE, STYLE_NOTES, store_line, format_seconds,
                            progress_text
-    attn.viz.playground    the Playground's matrices: MASKS, playground_mask, matrix_frame, editor_matrix,
+    attn.viz.matrices      the Playground's matrices: MASKS, playground_mask, matrix_frame, editor_matrix,
                            shape_text
     here                   attention panels of test decodes: out_tokens, sentence_label, attention_items,
                            longest_sentence
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
-
-import numpy as np
+import importlib
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from attn.data.text import EOS
 from attn.records import Decode
-from attn.runs.plans import (DEFAULT_PRESET, LECTURE_VARIANTS, corpus_data_config, lecture_configs, parse_seeds,
-                             plan_runs, preset_values, task_data_config, task_length_range, training_config)
-from attn.viz.datasets import data_overview, describe_data, load_upload, preview_pairs, source_lengths
-from attn.viz.groups import (comparison_groups, comparison_key, comparison_label, latest_runs, newest_per_model,
-                             with_groups)
-from attn.viz.playground import MASKS, editor_matrix, matrix_frame, playground_mask, shape_text
-from attn.viz.tables import RUN_COLUMNS, curves_frame, filter_runs, recent, runs_table, status_counts
-from attn.viz.text import EQUATIONS, QUERY_NOTE, STYLE_NOTES, format_seconds, progress_text, store_line
 
-__all__ = ["DEFAULT_PRESET", "EQUATIONS", "LECTURE_VARIANTS", "MASKS", "QUERY_NOTE", "RUN_COLUMNS", "STYLE_NOTES",
-           "attention_items", "comparison_groups", "comparison_key", "comparison_label", "corpus_data_config",
-           "curves_frame", "data_overview", "describe_data", "editor_matrix", "filter_runs", "format_seconds",
-           "latest_runs", "lecture_configs", "load_upload", "matrix_frame", "newest_per_model", "out_tokens",
-           "parse_seeds", "plan_runs", "playground_mask", "preset_values", "preview_pairs", "progress_text", "recent",
-           "longest_sentence", "runs_table", "sentence_label", "shape_text", "source_lengths", "status_counts",
-           "store_line",
-           "task_data_config", "task_length_range", "training_config", "with_groups"]
+if TYPE_CHECKING:
+    import numpy as np
+
+# Where each helper lives. A name is imported from its module when a page first asks for it (PEP 562
+# module __getattr__), so a page pays only for what it uses: Home's equations do not wait for pandas,
+# which a fresh server's first visitor would otherwise wait for before any of Home shows
+# (benchmarks/first_view.py; tests/app/test_torch_free.py checks what Home imports).
+HOMES = {
+    "attn.runs.plans": ("DEFAULT_PRESET", "LECTURE_VARIANTS", "corpus_data_config", "lecture_configs", "parse_seeds",
+                        "plan_runs", "preset_values", "task_data_config", "task_length_range", "training_config"),
+    "attn.viz.datasets": ("data_overview", "describe_data", "load_upload", "preview_pairs", "source_lengths"),
+    "attn.viz.groups": ("comparison_groups", "comparison_key", "comparison_label", "latest_runs", "newest_per_model",
+                        "with_groups"),
+    "attn.viz.matrices": ("MASKS", "editor_matrix", "matrix_frame", "playground_mask", "shape_text"),
+    "attn.viz.tables": ("RUN_COLUMNS", "curves_frame", "filter_runs", "recent", "runs_table", "status_counts"),
+    "attn.viz.text": ("EQUATIONS", "QUERY_NOTE", "STYLE_NOTES", "format_seconds", "progress_text", "store_line"),
+}
+_HOME_OF = {name: module for module, names in HOMES.items() for name in names}
+
+__all__ = sorted([*_HOME_OF, "attention_items", "longest_sentence", "out_tokens", "sentence_label"])
+
+
+def __getattr__(name: str):
+    """`ds.<name>` for a helper of another module: imported from there on first use, then kept here."""
+    module = _HOME_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
 
 
 # ------------------------------------------------------------------------------ attention

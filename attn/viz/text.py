@@ -4,10 +4,6 @@ from __future__ import annotations
 import math
 from typing import Mapping
 
-import pandas as pd
-
-from attn.viz.tables import status_counts
-
 
 # Equations shown on Home, one per variant (e_tj: score of source word j for output step t). The
 # query q_t is the decoder state the score reads: s_t in the luong decoder (the presets' style),
@@ -27,10 +23,11 @@ STYLE_NOTES = {
 }
 
 
-def store_line(runs: pd.DataFrame) -> str:
-    """The sidebar's line: how many runs are stored, training and queued."""
-    counts = status_counts(runs)
-    parts = [f"{len(runs)} run{'s' if len(runs) != 1 else ''} stored"]
+def store_line(counts: Mapping[str, int]) -> str:
+    """The sidebar's line: how many runs are stored, training and queued. counts: runs per status
+    (RunStore.status_counts, or status_counts of a run table)."""
+    total = sum(counts.values())
+    parts = [f"{total} run{'s' if total != 1 else ''} stored"]
     if counts.get("running"):
         parts.append(f"{counts['running']} training")
     if counts.get("queued"):
@@ -54,6 +51,8 @@ def format_seconds(seconds) -> str:
 
 def _number(value):
     """A store cell as a number, or None where it is empty (None, NaN, pd.NA)."""
+    import pandas as pd  # loaded already: the cells come from a run table
+
     return None if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA else value
 
 

@@ -1,5 +1,6 @@
 """Reading runs back: models rebuilt from their weights, frames for charts, records, exports."""
 import argparse
+import dataclasses
 import json
 
 import numpy as np
@@ -141,3 +142,16 @@ def test_a_done_run_reads_back_as_a_record_with_its_results(store, result):
     assert record.params == result.params and record.weights == f"{run_id}.pt" and record.error is None
     assert record.overall["n"] == len(result.decodes) and record.bleu == pytest.approx(record.overall["bleu"])
     assert record.train_range == result.train_range and record.finished >= record.created
+
+
+def test_status_counts_in_sql_equal_the_counts_of_the_run_table(store, result):
+    from attn.viz.tables import status_counts
+
+    assert store.status_counts() == {}
+    store.save_finished(TINY, result)
+    queued, running, failed = (store.create_run(dataclasses.replace(TINY, seed=s)) for s in (1, 2, 3))
+    store.set_status(running, "running")
+    store.set_status(failed, "failed", error="boom")
+    counts = store.status_counts()
+    assert list(counts.items()) == [("queued", 1), ("running", 1), ("done", 1), ("failed", 1)]
+    assert counts == status_counts(store.runs())

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from attn.config import VARIANTS
-from attn.viz import text
+from attn.viz import tables, text
 
 
 def test_every_variant_has_an_equation_and_the_context_one_is_there():
@@ -16,7 +16,8 @@ def test_every_variant_has_an_equation_and_the_context_one_is_there():
     (["done", "running", "queued", "queued"], "4 runs stored · 1 training · 2 queued"),
 ])
 def test_store_line_counts_stored_training_and_queued_runs(statuses, line):
-    assert text.store_line(pd.DataFrame({"status": pd.Series(statuses, dtype=object)})) == line
+    runs = pd.DataFrame({"status": pd.Series(statuses, dtype=object)})
+    assert text.store_line(tables.status_counts(runs)) == line
 
 
 def test_progress_text_before_the_first_step_and_after_the_last():
