@@ -1,7 +1,8 @@
 """The dashboard in a real browser: the Lecture demo trained live, every page, charts and downloads.
 
 What only a browser shows: pages that render without an exception box or a console error, the live
-loss chart growing while the Lecture demo trains, attention heatmaps drawn by vega-embed, a PNG that
+loss chart growing while the Lecture demo trains and its BLEU-by-length chart moving to later checkpoints
+(ending at the runs' last step), attention heatmaps drawn by vega-embed, a PNG that
 downloads, the sidebar's line following runs that end. Screenshots of every page (1600×1000) land in
 artifacts/screenshots/.
 
@@ -31,6 +32,14 @@ STEPS_JS = """() => [...document.querySelectorAll('[data-testid="stProgress"]')]
     .filter(t => t.includes('step'))"""
 MOVED_JS = f"""(first) => {{ const now = ({STEPS_JS})();
     return now.length > 0 && JSON.stringify(now) !== JSON.stringify(first); }}"""
+# The newest step the live BLEU-by-length chart says it draws (its subtitle "while training: step 1,234 (..."
+# or "while training: steps 1,200–1,234 (..." for runs at different steps), or null before it shows.
+LENGTH_STEP_JS = r"""() => { const t = [...document.querySelectorAll('[data-testid="stVegaLiteChart"] svg text')]
+    .map(e => e.textContent).find(s => /while training: steps? [\d,]+/.test(s));
+    if (!t) return null;
+    const m = t.match(/steps? ([\d,]+)(?:–([\d,]+))?/);
+    return parseInt((m[2] || m[1]).replace(/,/g, ''), 10); }"""
+LATER_JS = f"(first) => {{ const now = ({LENGTH_STEP_JS})(); return now !== null && now > first; }}"
 
 
 @pytest.fixture(scope="module")
@@ -67,15 +76,20 @@ def lecture_demo(browser, open_server):
     # then for a redraw with more points and a progress text other than the first one seen.
     seen = {"drawn": _happens(tab.page, chart_points_js(0)),
             "stepping": _happens(tab.page, f"() => ({STEPS_JS})().length > 0")}
+    # The live BLEU-by-length chart (issue 13): drawn at a checkpoint, then (below) redrawn at a later one.
+    seen["length drawn"] = _happens(tab.page, f"() => ({LENGTH_STEP_JS})() !== null")
+    first_length = tab.page.evaluate(LENGTH_STEP_JS)
     first_points, first_steps = chart_vertices(tab.page), tab.page.evaluate(STEPS_JS)
     seen["grew"] = _happens(tab.page, chart_points_js(first_points))
     seen["points"] = (first_points, chart_vertices(tab.page))
     if seen["grew"]:
         tab.shot("train-live")  # the live chart mid-training, for the README
     seen["progress moved"] = _happens(tab.page, MOVED_JS, first_steps)
+    seen["length later"] = (first_length, _happens(tab.page, LATER_JS, first_length) and tab.page.evaluate(LENGTH_STEP_JS))
     done = tab.page.get_by_text(re.compile(r"BLEU .* on the test set"))
     expect(done).to_have_count(3, timeout=TRAINING_MS)  # every run ended and is listed as finished
     tab.settle()
+    seen["length final"] = tab.page.evaluate(LENGTH_STEP_JS)  # the finished runs' picture: their last checkpoint
     seen.update(finished=done.all_inner_texts(), errors=list(tab.errors), runs=RunStore(home).runs())
     tab.close()
     return seen
@@ -85,6 +99,11 @@ def test_lecture_demo_trains_and_the_live_chart_grows(lecture_demo):
     assert lecture_demo["drawn"] and lecture_demo["stepping"], "the live chart or the progress never showed a step"
     assert lecture_demo["grew"], f"the live chart never gained points (points before/after: {lecture_demo['points']})"
     assert lecture_demo["progress moved"], "the progress text never showed another step"
+    assert lecture_demo["length drawn"], "the live BLEU-by-length chart never showed a checkpoint"
+    first, later = lecture_demo["length later"]
+    assert later and later > first, f"the live BLEU-by-length chart stayed at step {first}"
+    last_step = int(lecture_demo["runs"]["step"].max())  # where the runs ended: their last checkpoint's step
+    assert lecture_demo["length final"] == last_step, (lecture_demo["length final"], last_step)
     runs = lecture_demo["runs"]
     assert sorted(runs["variant"]) == ["additive", "dot", "none"]
     assert set(runs["status"]) == {"done"}, runs[["status", "error"]]
