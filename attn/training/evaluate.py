@@ -91,10 +91,14 @@ def bleu_tokenizer(data: ParallelData) -> str:
     return "char" if data.level == "char" else "13a"
 
 
-def _metrics(data: ParallelData) -> tuple[BLEU, CHRF]:
+def _metrics(data: ParallelData, references: list[str] | None = None) -> tuple[BLEU, CHRF]:
     """The two sacrebleu metric objects every score of `data` is computed with (so their signatures say
-    what ran). force=True: the word-level hypotheses are already split, which sacrebleu would warn about."""
-    return BLEU(tokenize=bleu_tokenizer(data), force=True), CHRF()
+    what ran). force=True: the word-level hypotheses are already split, which sacrebleu would warn about.
+    references: one reference per sentence, tokenized and counted once here (sacrebleu's own cache), for
+    metrics that score the same sentences again and again (a checkpoint's sample); then score with
+    corpus_score(hyps, None)."""
+    refs = None if references is None else [references]
+    return BLEU(tokenize=bleu_tokenizer(data), force=True, references=refs), CHRF(references=refs)
 
 
 def signatures(data: ParallelData) -> dict[str, str]:
@@ -107,16 +111,24 @@ def signatures(data: ParallelData) -> dict[str, str]:
     return {"bleu_signature": str(bleu.get_signature()), "chrf_signature": str(chrf.get_signature())}
 
 
-def _bucket_metrics(rows: list[Decode], test: Sequence[Pair], data: ParallelData, detok=None) -> dict:
+def _bucket_metrics(rows: list[Decode], test: Sequence[Pair], data: ParallelData, detok=None,
+                    scorers: dict | None = None) -> dict:
     # Output tokens to text: subword runs pass SentencePiece's decode; a word-level corpus re-attaches the
     # apostrophes its tokenizer split off and is scored against the target as written (Pair.ref).
     written = bool(rows) and all(d.index is not None and test[d.index].ref is not None for d in rows)
     detok = detok or (detokenize_words if written else data.detok)
     hyps = [detok(d.hyp) for d in rows]
     refs = [test[d.index].ref for d in rows] if written else [detok(d.ref) for d in rows]
-    bleu_metric, chrf_metric = _metrics(data)
-    bleu = bleu_metric.corpus_score(hyps, [refs]).score if rows else float("nan")
-    chrf = chrf_metric.corpus_score(hyps, [refs]).score if rows else float("nan")
+    if scorers is None:
+        bleu_metric, chrf_metric = _metrics(data)
+        streams = [refs]
+    else:  # {references: metrics with them cached}: the same scores, the references tokenized only once
+        key = tuple(refs)
+        if key not in scorers:
+            scorers[key] = _metrics(data, refs)
+        (bleu_metric, chrf_metric), streams = scorers[key], None
+    bleu = bleu_metric.corpus_score(hyps, streams).score if rows else float("nan")
+    chrf = chrf_metric.corpus_score(hyps, streams).score if rows else float("nan")
     exact = 100.0 * sum(d.hyp == d.ref for d in rows) / max(len(rows), 1)
     matches = sum(sum(h == r for h, r in zip(d.hyp, d.ref)) for d in rows)
     positions = sum(max(len(d.hyp), len(d.ref)) for d in rows)
@@ -134,16 +146,18 @@ def _bucket_metrics(rows: list[Decode], test: Sequence[Pair], data: ParallelData
 
 
 def bucket_table(decodes: list[Decode], data: ParallelData, edges: Sequence[int], detok=None,
-                 pairs: Sequence[Pair] | None = None) -> pd.DataFrame:
+                 pairs: Sequence[Pair] | None = None, scorers: dict | None = None) -> pd.DataFrame:
     """One row per bucket: bucket (its label), lo, hi (the edges' range), n and every metric.
     `detok` turns output tokens into the text BLEU scores (default data.detok); `pairs` are the
-    sentences the decodes' indices point into (default the test split; a checkpoint's validation sample)."""
+    sentences the decodes' indices point into (default the test split; a checkpoint's validation sample);
+    `scorers` a dict kept between calls that score the same sentences (a checkpoint's sample): the
+    metrics with each bucket's references tokenized once, filled on the first call."""
     pairs = data.test if pairs is None else pairs
     rows = []
     for k in range(len(edges) - 1):
         members = [d for d in decodes if d.bucket == k]
         rows.append({"bucket": bucket_label(edges, k), "lo": edges[k], "hi": edges[k + 1] - 1,
-                     **_bucket_metrics(members, pairs, data, detok)})
+                     **_bucket_metrics(members, pairs, data, detok, scorers)})
     table = pd.DataFrame(rows)
     if table.empty:
         return table

@@ -60,6 +60,25 @@ def test_each_bucket_scores_exactly_its_own_sentences_as_sacrebleu_does():
     assert len(set(table["bleu"].round(6))) == 3  # three different scores: no bucket borrowed another's
 
 
+def test_scorers_kept_between_calls_give_the_same_table_and_tokenize_each_buckets_references_once():
+    """A checkpoint scores the same sample every time (checkpointing.Checkpointer keeps `scorers`): the
+    references are counted once per bucket, other hypotheses score as sacrebleu scores them afresh."""
+    edges = [1, 3, 5, 7]
+    pairs = tuple(Pair(tuple(s.split()), tuple(r.split())) for s, r, _ in SENTENCES)
+    data = ParallelData("t", pairs, pairs, pairs)
+
+    def decodes(hyp_of):
+        return [_decode(i, s, r, hyp_of(r, h), bucket=bucket_of(len(s.split()), edges))
+                for i, (s, r, h) in enumerate(SENTENCES)]
+
+    scorers = {}
+    for hyp_of in (lambda r, h: h, lambda r, h: r, lambda r, h: h.replace(".", "!")):  # three checkpoints
+        kept, fresh = bucket_table(decodes(hyp_of), data, edges, scorers=scorers), bucket_table(decodes(hyp_of), data, edges)
+        assert kept.equals(fresh)
+        assert len(scorers) == 3  # one entry per bucket, made at the first call
+    assert sorted(len(key) for key in scorers) == [2, 3, 3]
+
+
 def test_character_level_buckets_score_the_joined_strings_with_character_bleu_and_chrf():
     """The dates task's tokens are characters: BLEU counts character n-grams of the joined strings
     (sacrebleu's 'char' tokenizer), chrF reads the same strings."""
