@@ -43,6 +43,7 @@ from attn.runs.version import code_version
 
 CONNECT_TIMEOUT_SECONDS = 5.0  # how long a cluster address may take to answer before the server says so
 STOP_JOIN_SECONDS = 60.0       # a cancelled task waits this long for its training thread (one batch)
+BATCH_SECONDS = 0.25           # a task sends its events at most this often (the pages redraw once a second)
 SHUTDOWN_MESSAGE = "the process that queued this run stopped before it finished; resubmit it to train it again"
 
 
@@ -149,9 +150,13 @@ def train_remote(cfg: RunConfig, threads: int = 1):
                 items = [out.get(timeout=0.2)]  # a timeout, so a cancel's KeyboardInterrupt is seen at once
             except queue.Empty:
                 continue
-            while True:  # everything that came meanwhile goes as one object: fast steps, few round trips
+            # What comes within BATCH_SECONDS goes as one object: a yield costs a few ms of the worker's time
+            # (and the GIL the training thread needs), and fast runs emit an event per step. The result and
+            # an error go at once.
+            send_by = time.monotonic() + BATCH_SECONDS
+            while not isinstance(items[-1], tuple):
                 try:
-                    items.append(out.get_nowait())
+                    items.append(out.get(timeout=max(0.0, send_by - time.monotonic())))
                 except queue.Empty:
                     break
             events = [item for item in items if not isinstance(item, tuple)]
