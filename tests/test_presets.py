@@ -1,4 +1,4 @@
-"""The `corpus` preset (attn/runs/presets_corpus.py): registered by attn.runs.plans, usable everywhere."""
+"""The presets of attn.config.presets: the corpus preset beside the others, usable everywhere."""
 from __future__ import annotations
 
 import dataclasses
