@@ -18,9 +18,7 @@ from attn.config import (ARCHS, FAMILIES, POSITIONS, PRESETS, VARIANTS, ConfigEr
                          preset)
 from attn.cli.command import run_command
 from attn.data.pairs import parse_edges
-from attn.runs import presets_corpus
 
-presets_corpus.register()  # PRESETS["corpus"] before the parser lists the presets
 
 
 def base_config(args) -> RunConfig:

@@ -13,7 +13,6 @@
     checkpoint_store  checkpoints while training (BLEU by bucket, probe maps), thinned, mixed into RunStore
     studies    the runs one click queued (lecture and length demos, CLI commands, sweeps)
     sweep      grids of configs (variants x seeds x any field's values), the capacity preset
-    presets_corpus  the corpus preset (a 20-50k-pair imported corpus)
 
 May import: attn.config, attn.records, attn.data, attn.nn, attn.training (the runner's workers train).
 Never Streamlit.

@@ -16,7 +16,6 @@ from attn.config import (PRESETS, VARIANTS, ConfigError, DataConfig, ModelConfig
                          length_configs)
 from attn.data.pairs import parse_edges
 from attn.data.tasks import TASKS
-from attn.runs import presets_corpus; presets_corpus.register()  # noqa: E702  PRESETS["corpus"] (issue 15)
 
 LECTURE_VARIANTS = ("none", "additive", "dot")
 DEFAULT_PRESET = "lecture"

@@ -13,7 +13,7 @@ from pathlib import Path
 import attn
 
 # What computes a run, relative to the attn package: modules and whole packages.
-COMPUTES_A_RUN = ("config.py", "records.py", "data", "nn", "training")  # records: Decode, BucketRow
+COMPUTES_A_RUN = ("config", "records.py", "data", "nn", "training")  # records: Decode, BucketRow
 NOT_A_RESULT = ("training/bench.py",)  # measures speed; trains nothing that is stored
 SOURCE_SUFFIXES = (".py", ".c", ".h")
 

@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-import attn.config
+import attn.config.configs
 from attn.config import PRESETS, ConfigError, DataConfig
 from attn.runs.plans import (MAX_SEEDS, FormError, config_range, data_from_param, data_param, demo_kind, form_fields,
                              lecture_configs, parse_seeds, plan_form, plan_runs, preset_values, training_config,
@@ -51,7 +51,7 @@ def test_every_help_text_states_its_range():
 def test_a_changed_wording_of_the_config_check_fails_loudly(monkeypatch):
     def check(owner, name, value, lo, hi):
         raise ConfigError(f"{owner}.{name} must lie between {lo} and {hi}")
-    monkeypatch.setattr(attn.config, "_check", check)
+    monkeypatch.setattr(attn.config.configs, "_check", check)
     with pytest.raises(RuntimeError, match="no longer names its range"):
         config_range("model", "hidden")
 

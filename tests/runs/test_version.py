@@ -41,7 +41,7 @@ def test_the_code_version_follows_the_c_kernels_too(attn_copy):
     assert source_hash(attn_copy) != before
 
 
-@pytest.mark.parametrize("module", ["nn/model.py", "training/evaluate.py", "data/tasks/toy_fr.py", "config.py",
+@pytest.mark.parametrize("module", ["nn/model.py", "training/evaluate.py", "data/tasks/toy_fr.py", "config/configs.py", "config/presets.py",
                                     "records.py"])
 def test_changing_what_computes_a_run_changes_the_code_version(attn_copy, module):
     before = source_hash(attn_copy)
