@@ -129,19 +129,34 @@ def _secret_password() -> str | None:
     return value
 
 
+_ESTIMATES: dict = {}  # (store, version, runs asked, jobs) -> note: the Train form reruns on every keystroke
+_ESTIMATES_KEPT = 64
+
+
 def estimate_note(configs) -> str:
     """How long `configs` would take on this machine (attn.runs.estimate), in one sentence; never waits.
 
     Without a stored run of similar size a short measuring run starts in the background and the note says
-    so until it is done; a failure is said in the sentence (the traceback goes to the log).
+    so until it is done; a failure is said in the sentence (the traceback goes to the log). A finished
+    estimate is kept per store version (it reads every stored run's config), so a form that reruns does
+    not read them again; one still measuring is asked again.
     """
     from attn.runs.estimate import estimate_runs  # pandas: not before a page asks for an estimate
 
     try:
-        return estimate_runs(configs, jobs=runner().max_jobs, store=store(), measuring="background").note
+        s, jobs = store(), runner().max_jobs
+        key = (str(s.home), s.version(), tuple((c.key(), c.seed) for c in configs), jobs)
+        if key in _ESTIMATES:
+            return _ESTIMATES[key]
+        estimate = estimate_runs(configs, jobs=jobs, store=s, measuring="background")
     except Exception as exc:  # an estimate is a courtesy: it must never break the page
         log.exception("estimating %d runs failed", len(configs))
         return f"no time estimate ({type(exc).__name__}: {exc})"
+    if estimate.basis in ("stored runs", "measured"):  # not one still measuring, nor a failure
+        if len(_ESTIMATES) >= _ESTIMATES_KEPT:
+            _ESTIMATES.clear()
+        _ESTIMATES[key] = estimate.note
+    return estimate.note
 
 
 # ---------------------------------------------------------------- the store's runs, once per version

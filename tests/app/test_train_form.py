@@ -185,3 +185,32 @@ def test_a_demo_click_records_a_study_and_links_its_lecture_view(home, monkeypat
             [("lecture", f"study={studies['id'][0]}")]
     finally:
         _cancel_everything(home)
+
+
+def test_the_estimate_under_the_form_is_kept_per_store_version_but_not_while_measuring(home, monkeypatch):
+    """The Train form reruns on every change; its estimate reads every stored run's config, so a finished
+    estimate is kept until the store changes; one that is still measuring is asked again."""
+    from types import SimpleNamespace
+
+    from attn.app import state
+    from attn.runs import estimate as estimate_module
+
+    store, asked = RunStore(home), []
+    basis = {"now": "stored runs"}
+
+    def fake_estimate(configs, jobs=None, store=None, measuring="wait"):
+        asked.append(len(configs))
+        return estimate_module.Estimate(12.0, 10.0, 14.0, basis["now"], 3, f"about 12 s ({len(asked)})")
+
+    monkeypatch.setattr(estimate_module, "estimate_runs", fake_estimate)
+    monkeypatch.setattr(state, "store", lambda: store)
+    monkeypatch.setattr(state, "runner", lambda: SimpleNamespace(max_jobs=2))
+    monkeypatch.setattr(state, "_ESTIMATES", {})
+    demo = [PRESETS["tiny"].with_variant(v) for v in ("none", "dot")]
+    assert state.estimate_note(demo) == state.estimate_note(demo) == "about 12 s (1)"
+    store.create_run(PRESETS["tiny"])  # the store's version moves on: estimated again
+    assert state.estimate_note(demo) == "about 12 s (2)" and asked == [2, 2]
+    basis["now"] = "measuring"
+    store.create_run(PRESETS["tiny"].with_variant("dot"))
+    state.estimate_note(demo), state.estimate_note(demo)
+    assert len(asked) == 4  # a measuring estimate is never kept
