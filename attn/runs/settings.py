@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from attn.config import PRESETS, ConfigError, env_int, limits
+from attn.runs.executors import ray_address
 from attn.runs.store import home as store_home
 
 TRUE = ("1", "true", "yes", "on")
@@ -23,7 +24,7 @@ FALSE = ("0", "false", "no", "off")
 # Every variable ServerSettings is read from: a change to any of them gives a new ServerSettings.
 VARIABLES = ("ATTN_HOME", "ATTN_MAX_JOBS", "ATTN_MAX_QUEUED", "ATTN_MAX_EMB", "ATTN_MAX_HIDDEN", "ATTN_MAX_EPOCHS",
              "ATTN_MAX_PAIRS", "ATTN_MAX_LEN", "ATTN_MAX_VOCAB", "ATTN_MAX_UPLOAD_MB", "ATTN_READ_ONLY",
-             "ATTN_ADMIN_PASSWORD", "ATTN_DEMO_PRESET", "ATTN_DEMO_EPOCHS")
+             "ATTN_ADMIN_PASSWORD", "ATTN_DEMO_PRESET", "ATTN_DEMO_EPOCHS", "ATTN_EXECUTOR", "ATTN_RAY_ADDRESS")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,9 @@ class ServerSettings:
                                 # training, cancelling, renaming, uploading and deleting need it (None: open)
     demo_preset: str = "lecture"  # ATTN_DEMO_PRESET: the preset Home's Lecture demo trains (tests use "tiny")
     demo_epochs: int | None = None  # ATTN_DEMO_EPOCHS: the Lecture demo's epochs; None: the preset's own
+    executor: str = "local"     # ATTN_EXECUTOR: local worker processes, or ray (attn.runs.executors checks it
+                                # when the runner starts: a bad value must not stop the pages serving stored runs)
+    ray_address: str | None = None  # ATTN_RAY_ADDRESS: the cluster with ATTN_EXECUTOR=ray; None: a Ray of its own
 
     def __post_init__(self):
         if self.demo_preset not in PRESETS:
@@ -90,6 +94,8 @@ def _parse(values: tuple) -> ServerSettings:
         admin_password=password if password else None,  # an empty variable is no password, not ""
         demo_preset=(env["ATTN_DEMO_PRESET"] or "").strip() or "lecture",
         demo_epochs=_optional_limit("ATTN_DEMO_EPOCHS"),
+        executor=(env["ATTN_EXECUTOR"] or "").strip().lower() or "local",  # checked where the runner starts
+        ray_address=ray_address(env["ATTN_RAY_ADDRESS"] or ""),
     )
 
 

@@ -25,13 +25,15 @@ def test_defaults_without_any_variable(env, tmp_path):
         (512, 1024, 200, 500_000, 200, 50_000)
     assert (s.read_only, s.admin_password, s.locked) == (False, None, False)
     assert (s.demo_preset, s.demo_epochs) == ("lecture", None)
+    assert (s.executor, s.ray_address) == ("local", None)
 
 
 def test_every_variable_is_read(env, tmp_path):
     values = {"ATTN_HOME": str(tmp_path / "store"), "ATTN_MAX_JOBS": "3", "ATTN_MAX_QUEUED": "2",
               "ATTN_MAX_EMB": "32", "ATTN_MAX_HIDDEN": "64", "ATTN_MAX_EPOCHS": "5", "ATTN_MAX_PAIRS": "1000",
               "ATTN_MAX_LEN": "30", "ATTN_MAX_VOCAB": "900", "ATTN_MAX_UPLOAD_MB": "7", "ATTN_READ_ONLY": "1",
-              "ATTN_ADMIN_PASSWORD": "s3cret", "ATTN_DEMO_PRESET": "tiny", "ATTN_DEMO_EPOCHS": "12"}
+              "ATTN_ADMIN_PASSWORD": "s3cret", "ATTN_DEMO_PRESET": "tiny", "ATTN_DEMO_EPOCHS": "12",
+              "ATTN_EXECUTOR": "Ray", "ATTN_RAY_ADDRESS": " auto "}
     for name, value in values.items():
         env.setenv(name, value)
     assert set(values) == set(VARIABLES)
@@ -41,6 +43,7 @@ def test_every_variable_is_read(env, tmp_path):
     assert (s.max_emb, s.max_hidden, s.max_epochs, s.max_pairs, s.max_len, s.max_vocab) == (32, 64, 5, 1000, 30, 900)
     assert (s.read_only, s.admin_password, s.locked) == (True, "s3cret", True)
     assert (s.demo_preset, s.demo_epochs) == ("tiny", 12)
+    assert (s.executor, s.ray_address) == ("ray", "auto")
 
 
 def test_limits_are_the_ones_every_run_config_is_checked_against(env):
