@@ -9,6 +9,7 @@ from attn.viz import support as ds
 from attn.runs.store import home
 from attn.data.tasks import TASKS
 from attn.data.normalize import normalize_typed
+from attn.data.subwords import MERGED_NOTE
 
 NO_ATTENTION = ("has no attention weights: its decoder reads **one fixed vector**, the encoder's summary of the "
                 "whole sentence, at every output step. Its *saliency* shows where it looks anyway.")
@@ -106,6 +107,9 @@ if layers and items:  # a Transformer's map: cross-attention averaged over heads
             maps = picker.cross_by_layer(path, rid, tuple(it["src_tokens"]), tuple(out), bool(with_eos))  # (L, T, S)
             it["weights"] = maps[layer - 1]
             it["title"] = f"{it['title']} · layer {layer}"
+per_word = bool(data_cfg.get("subwords")) and items and st.toggle(
+    "Merge pieces into words", key="attention.per_word",
+    help=f"this run reads {data_cfg.get('subwords')} subword pieces; {MERGED_NOTE}")
 show_saliency = st.toggle("Saliency beside attention", key="attention.saliency",
                           help="where each model looks, with or without attention: gradient × input of each "
                                "output word (loads the models; a few seconds the first time)")
@@ -121,6 +125,8 @@ if show_saliency:
             "mean ρ": st.column_config.NumberColumn(format="%.2f"),
             "ρ per output row": st.column_config.BarChartColumn(y_min=-1, y_max=1)})
     st.caption(explain.SALIENCY_NOTE)
+    if per_word:
+        st.caption("Beside saliency the maps stay per subword piece, as the gradient is computed.")
 else:
     for variant, decode in without.items():
         with st.container(border=True):
@@ -128,7 +134,10 @@ else:
             st.button("Show where it looks", key=f"attention.saliency_{variant}_button", icon=":material/visibility:",
                       on_click=lambda: st.session_state.update({"attention.saliency": True}))
     if items:
-        render.show_chart(charts.attention_grid, items, style=frame.style(), key="attention.grid", name="attention-maps")
+        render.show_chart(charts.attention_grid, ds.per_word_items(items) if per_word else items, style=frame.style(),
+                          key="attention.grid", name="attention-maps-per-word" if per_word else "attention-maps")
+        if per_word:
+            st.caption(f"Subword maps {MERGED_NOTE}: each row still sums to 1.")
 if items and gold and view == "generated" and not any(it["gold"] for it in items):
     st.caption("Gold alignments are outlined only where a model's output equals the reference; "
                "switch to *reading the reference* to see them for every variant.")

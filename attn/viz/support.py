@@ -17,7 +17,7 @@ Nothing here imports Streamlit or torch, so every helper is tested like the rest
     attn.viz.matrices      the Playground's matrices: MASKS, playground_mask, matrix_frame, editor_matrix,
                            shape_text
     here                   attention panels of test decodes: out_tokens, sentence_label, attention_items,
-                           longest_sentence
+                           per_word_items, longest_sentence
 """
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ HOMES = {
 }
 _HOME_OF = {name: module for module, names in HOMES.items() for name in names}
 
-__all__ = sorted([*_HOME_OF, "attention_items", "longest_sentence", "out_tokens", "sentence_label"])
+__all__ = sorted([*_HOME_OF, "attention_items", "longest_sentence", "out_tokens", "per_word_items", "sentence_label"])
 
 
 def __getattr__(name: str):
@@ -103,6 +103,22 @@ def attention_items(decodes: Mapping[str, Decode], view: str, gold=None) -> tupl
         items.append({"title": variant, "src_tokens": list(d.src), "out_tokens": out, "weights": weights,
                       "gold": marks})
     return items, without
+
+
+def per_word_items(items: Sequence[dict]) -> list[dict]:
+    """attention_items' panels of a subword run merged per word (attn.data.subwords.merge_per_word: each
+    word's target rows averaged, its source columns summed), titled so; a panel without weights as it is."""
+    from attn.data.subwords import merge_per_word
+
+    merged = []
+    for it in items:
+        if it.get("weights") is None:
+            merged.append(it)
+            continue
+        weights, out_words, src_words = merge_per_word(it["weights"], it["src_tokens"], it["out_tokens"])
+        merged.append({**it, "weights": weights, "src_tokens": list(src_words), "out_tokens": list(out_words),
+                       "gold": None, "title": f"{it['title']} · per word"})
+    return merged
 
 
 def longest_sentence(by_run: Mapping[str, Mapping[int, Decode]]) -> int | None:
