@@ -32,3 +32,11 @@ def test_per_word_items_merge_a_subword_panel_and_leave_a_panel_without_weights(
     # rows of one word averaged, columns of one word summed: "cat" = mean of rows 1-2, "chat" = cols 1+2
     np.testing.assert_allclose(merged["weights"], [[0.5, 0.5], [0.1, 0.9]])
     assert merged["gold"] is None  # gold links index pieces, not words
+
+
+def test_the_lazy_index_names_only_modules_viz_may_import():
+    """support imports its helpers' modules by name (importlib), which tests/test_layers.py cannot read."""
+    from tests.test_layers import ALLOWED
+    for module in support.HOMES:
+        layer = module.split(".")[1]
+        assert layer == "viz" or layer in ALLOWED["viz"], module
