@@ -24,7 +24,8 @@ from attn.runs.runner import JobRunner
 from attn.runs.store import RunStore
 runner = JobRunner(RunStore(sys.argv[1]), max_jobs=2)
 lecture = PRESETS["lecture"]
-cfg = dataclasses.replace(lecture, train=dataclasses.replace(lecture.train, epochs=int(sys.argv[2])))
+cfg = dataclasses.replace(lecture, train=dataclasses.replace(lecture.train, epochs=int(sys.argv[2]),
+                                                            checkpoints=sys.argv[3] == "on"))
 ids = [runner.submit(cfg.with_variant(v)) for v in ("additive", "dot")]
 print(" ".join(ids), flush=True)
 for run_id in ids:
@@ -99,10 +100,14 @@ def start_app(home: str, port: int, log_path: str, options: list[str] = ()) -> s
     raise SystemExit(f"the app did not answer /_stcore/health within 60 s; see {log_path}")
 
 
-def start_trainings(home: str, epochs: int, log_path: str) -> tuple[subprocess.Popen, list[str]]:
-    """Two lecture-preset runs queued by a JobRunner in a helper process -> (helper, run ids)."""
+def start_trainings(home: str, epochs: int, log_path: str,
+                    checkpoints: bool = True) -> tuple[subprocess.Popen, list[str]]:
+    """Two lecture-preset runs queued by a JobRunner in a helper process -> (helper, run ids). checkpoints:
+    the runs' train.checkpoints (on, as the presets have it: the Train page then draws the live length chart
+    and the probe map; off: the loss chart only, as before issue 13)."""
     env = dict(os.environ, ATTN_HOME=home, PYTHONPATH=ROOT)
-    helper = subprocess.Popen([sys.executable, "-c", TRAINING_HELPER, home, str(epochs)], cwd=ROOT, env=env,
+    helper = subprocess.Popen([sys.executable, "-c", TRAINING_HELPER, home, str(epochs),
+                               "on" if checkpoints else "off"], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=open(log_path, "w"), text=True)
     ids = helper.stdout.readline().split()
     if len(ids) != 2:

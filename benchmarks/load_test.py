@@ -242,6 +242,9 @@ def main() -> None:
                         help="epochs of the two lecture-preset trainings (default 30: they train through every "
                              "scenario; the preset's own 4 end within half a minute)")
     parser.add_argument("--skip-training", action="store_true", help="no trainings beside the load (quicker)")
+    parser.add_argument("--no-checkpoints", action="store_true",
+                        help="the trainings take no checkpoints, so the Train page has no live length chart "
+                             "or probe map (to compare with the default, which has them)")
     parser.add_argument("--skip-browser", action="store_true", help="no real Chromium beside the load")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -291,7 +294,8 @@ def main() -> None:
         summary["single_visitor_idle"], summary["machine_during_single_visitor_idle"] = scenario(
             "single_visitor_idle", single_visitor(url, pages))
         if not args.skip_training:
-            helper, training_ids = start_trainings(home, args.training_epochs, os.path.join(out, "trainings.log"))
+            helper, training_ids = start_trainings(home, args.training_epochs, os.path.join(out, "trainings.log"),
+                                                   checkpoints=not args.no_checkpoints)
             log(f"two lecture-preset trainings ({args.training_epochs} epochs): "
                 f"{trainings_state(store, training_ids)} ({' '.join(training_ids)})")
             log("(c) one visitor, two trainings running")

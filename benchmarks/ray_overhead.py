@@ -10,7 +10,8 @@ and what a class or a large sweep would need in nodes, from the measured per-run
    each) and (b) by RayRunner on a local Ray cluster of `--cpus` CPUs (ray.init(num_cpus=...), one task of
    one CPU and one torch thread per run). Each in a fresh temporary store, so nothing comes from the run
    cache; the wall time runs from submit to the last run stored. Printed: both wall times and Ray's
-   overhead in % of the local one (goal: <= 10 %). Ray's own start (ray.init) is timed apart: a server
+   overhead in % of the local one (goal: <= 10 %). Ray's own start (ray.init, and RayRunner.warm: its workers
+   importing torch and the trainer, as the local runner's forkserver does) is timed apart: a server
    pays it once, not per sweep. With `--repeats` > 1 the two alternate and every pair is printed. Each
    sweep runs in a child process of a session of its own (see `sweep_in_own_session`: Linux's autogroup
    scheduling would otherwise favour Ray's workers, which start in their own session, on a busy machine).
@@ -35,11 +36,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from multiprocessing import forkserver
 
 import ray
 
 from attn.config import PRESETS, preset
 from attn.runs.ray_runner import RayRunner
+from attn.runs.workers import mp_context
 from attn.runs.runner import JobRunner
 from attn.runs.store import RunStore
 
@@ -51,13 +54,23 @@ def sweep_configs(runs: int, n_train: int, epochs: int) -> list:
     return [dataclasses.replace(base, seed=seed) for seed in range(runs)]
 
 
-def timed_sweep(make_runner, configs) -> tuple[float, float]:
+def timed_sweep(make_runner, configs) -> tuple[float, float, float]:
     """(wall seconds from submit to the last run stored, mean seconds a run spent training and evaluating as
-    its worker measured them), in a fresh store; every run must end done."""
+    its worker measured them, seconds the runner's workers took to get ready before), in a fresh store;
+    every run must end done. Both executors get ready before the clock starts: a RayRunner's workers import
+    torch and the trainer (warm), the local runner's fork server does the same (mp_context). A server pays
+    that once, like Ray's own start, so it is timed apart."""
     with tempfile.TemporaryDirectory(prefix="ray-overhead-") as home:
         store = RunStore(home)
         runner = make_runner(store)
         try:
+            start = time.perf_counter()
+            if hasattr(runner, "warm"):
+                runner.warm()
+            else:  # the local runner's fork server, with torch and the trainer imported (workers.mp_context)
+                mp_context()
+                forkserver.ensure_running()
+            ready = time.perf_counter() - start
             start = time.perf_counter()
             ids = runner.submit_many(configs)
             statuses = runner.wait_many(ids)
@@ -67,7 +80,7 @@ def timed_sweep(make_runner, configs) -> tuple[float, float]:
             runner.shutdown()
     if set(statuses.values()) != {"done"}:
         raise RuntimeError(f"the sweep's runs ended {sorted(set(statuses.values()))}, not all done")
-    return seconds, inside
+    return seconds, inside, ready
 
 
 @ray.remote(num_returns="streaming", num_cpus=1, max_retries=0)
@@ -117,10 +130,11 @@ def one_sweep(args) -> None:
         start = time.perf_counter()
         ray.init(num_cpus=args.cpus, include_dashboard=False, configure_logging=False)
         started = time.perf_counter() - start
-        wall, inside = timed_sweep(lambda store: RayRunner(store, max_jobs=args.cpus), configs)
+        wall, inside, ready = timed_sweep(lambda store: RayRunner(store, max_jobs=args.cpus), configs)
+        started += ready
         ray.shutdown()
     else:
-        wall, inside = timed_sweep(lambda store: JobRunner(store, max_jobs=args.cpus, nice=0), configs)
+        wall, inside, _ = timed_sweep(lambda store: JobRunner(store, max_jobs=args.cpus, nice=0), configs)
     print(json.dumps([wall, inside, started]))
 
 
@@ -165,7 +179,7 @@ def main() -> None:
         ray_wall, inside_ray, ray_start = sweep_in_own_session(args, "ray")
         local_times.append(local_wall)
         ray_times.append(ray_wall)
-        print(f"  repeat {repeat + 1}: local {local_wall:.1f} s, Ray {ray_wall:.1f} s (its cluster started in "
+        print(f"  repeat {repeat + 1}: local {local_wall:.1f} s, Ray {ray_wall:.1f} s (its cluster started and its workers imported torch in "
               f"{ray_start:.1f} s before, once per server), overhead {100 * (ray_wall / local_wall - 1):+.1f} %; "
               f"a run's own training + evaluation {inside_local:.2f} s local, {inside_ray:.2f} s on Ray (mean)")
     ray.init(num_cpus=args.cpus, include_dashboard=False, configure_logging=False)

@@ -23,6 +23,7 @@ Only this module imports ray, and only `attn.runs.executors.make_runner` imports
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import io
 import os
 import pickle
@@ -173,6 +174,15 @@ def train_remote(cfg: RunConfig, threads: int = 1):
         trainer.join(STOP_JOIN_SECONDS)  # Ray reuses this worker: leave no training behind
 
 
+@ray.remote(num_cpus=1, max_retries=0)
+def warm_worker() -> int:
+    """Import what a run needs (torch, the trainer) in a Ray worker -> its pid. The runner starts one per job
+    slot when it starts, as the local runner's forkserver preloads them: the first runs do not pay it."""
+    for module in ("torch", "attn.training.experiment"):
+        importlib.import_module(module)
+    return os.getpid()
+
+
 # -------------------------------------------------------------------------------- the server's side
 
 @dataclasses.dataclass
@@ -211,6 +221,11 @@ class RayRunner(JobRunner):
                          max_queued=max_queued, poll_seconds=poll_seconds, nice=nice, events=events,
                          cancel_grace=cancel_grace)
         self._events = _Events() if events else None
+        self._warming = [warm_worker.remote() for _ in range(self.max_jobs)]  # never waited for unless asked
+
+    def warm(self, timeout: float | None = None) -> list[int]:
+        """Wait until the workers started with the runner have imported torch and the trainer -> their pids."""
+        return ray.get(self._warming, timeout=timeout)
 
     def shutdown(self) -> None:
         super().shutdown()

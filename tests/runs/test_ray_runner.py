@@ -174,3 +174,13 @@ def test_train_and_preload_train_on_ray_when_attn_executor_says_so(store, monkey
     assert submitted == [1]
     runs = store.runs()
     assert list(runs["status"]) == ["done"]
+
+
+def test_the_runner_warms_one_ray_worker_per_job_slot_and_runs_then_train_as_before(runner, store):
+    """RayRunner starts, with itself, a task per job slot that imports torch and the trainer in a Ray worker
+    (as the local runner's fork server preloads them), so the first runs do not pay for it."""
+    pids = runner.warm(timeout=HANG)
+    assert len(pids) == runner.max_jobs == 2 and all(isinstance(pid, int) and pid > 0 for pid in pids)
+    assert all(pid != os.getpid() for pid in pids)  # Ray workers, not this process
+    run_id = runner.submit(TINY)
+    assert runner.wait(run_id, timeout=HANG) == "done"
