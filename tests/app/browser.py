@@ -106,6 +106,9 @@ class Tab:
 
     def arrive(self, label: str) -> None:
         self.page.get_by_role("heading", name=PAGES[label], exact=True).wait_for()
+        if label == "Home":  # Home draws its head before it reads the store (a fresh server's first view is
+            # fast): its title and a quiet status widget can both show before its right column exists
+            self.page.get_by_role("button", name="Lecture demo").wait_for()
         self.settle()
 
     def open(self, label: str) -> None:
