@@ -23,7 +23,7 @@ import streamlit as st
 from attn.app import compat
 from attn.config import ConfigError
 from attn.records import Decode
-from attn.runs.executors import executor_name, make_runner, ray_address
+from attn.runs.executors import executor_name, make_runner
 from attn.runs.runner import JobRunner
 from attn.runs.settings import ServerSettings, server_settings
 from attn.runs.store import FINISHED, RunStore, home
@@ -67,7 +67,8 @@ def runner() -> JobRunner:
     ATTN_RAY_ADDRESS unreachable this raises a ConfigError naming ATTN_RAY_ADDRESS, which the frame shows
     while the stored runs stay browsable; the cluster is tried again every RUNNER_RETRY_SECONDS, not at
     every page view."""
-    key = (str(home()), executor_name(), ray_address())
+    server = settings()  # ATTN_EXECUTOR / ATTN_RAY_ADDRESS as read with the other server variables
+    key = (str(home()), executor_name(server.executor), server.ray_address)
     failed = _runner_failure.get(key)
     if failed is not None and time.monotonic() - failed[0] < RUNNER_RETRY_SECONDS:
         raise failed[1]
