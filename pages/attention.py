@@ -107,7 +107,7 @@ if layers and items:  # a Transformer's map: cross-attention averaged over heads
             maps = picker.cross_by_layer(path, rid, tuple(it["src_tokens"]), tuple(out), bool(with_eos))  # (L, T, S)
             it["weights"] = maps[layer - 1]
             it["title"] = f"{it['title']} · layer {layer}"
-per_word = bool(data_cfg.get("subwords")) and items and st.toggle(
+per_word = bool(data_cfg.get("subwords") and items) and st.toggle(
     "Merge pieces into words", key="attention.per_word",
     help=f"this run reads {data_cfg.get('subwords')} subword pieces; {MERGED_NOTE}")
 show_saliency = st.toggle("Saliency beside attention", key="attention.saliency",
