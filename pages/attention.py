@@ -9,7 +9,7 @@ from attn.viz import support as ds
 from attn.runs.store import home
 from attn.data.tasks import TASKS
 from attn.data.normalize import normalize_typed
-from attn.data.subwords import MERGED_NOTE
+from attn.data.subwords import MERGED_NOTE, merged_words
 
 NO_ATTENTION = ("has no attention weights: its decoder reads **one fixed vector**, the encoder's summary of the "
                 "whole sentence, at every output step. Its *saliency* shows where it looks anyway.")
@@ -32,6 +32,8 @@ variant_of = dict(zip(comparison.runs["id"], comparison.runs["variant"]))
 data_cfg = configs[run_ids[0]]["data"]
 level = data_cfg["level"] if data_cfg.get("corpus") else TASKS[data_cfg["task"]].level
 detok = ("" if level == "char" else " ").join
+if data_cfg.get("subwords"):  # pieces ("▁fol", "lows") are read as the words they spell
+    detok = lambda pieces: " ".join(merged_words(pieces))  # noqa: E731
 run_of = {variant_of[rid]: rid for rid in run_ids}
 
 if source == "while training":  # the probe sentences at every stored checkpoint, with a player
