@@ -3,7 +3,7 @@
     python benchmarks/make_corpus.py --out /tmp/standin
     python benchmarks/corpus_epoch.py --data /tmp/standin                 # lecture sizes, word level
     python benchmarks/corpus_epoch.py --data /tmp/standin --tied          # tied embeddings
-    python benchmarks/corpus_epoch.py --data /tmp/standin --loss fused    # the fused output layer + loss
+    python benchmarks/corpus_epoch.py --data /tmp/standin --loss plain    # without the fused output layer + loss
     PYTHONPATH=/tmp/before python benchmarks/corpus_epoch.py --data /tmp/standin   # an older checkout
 
 `--data` is a folder with train.tsv, valid.tsv and test.tsv (the official splits, used as given). Each
@@ -73,14 +73,14 @@ def main() -> None:
     parser.add_argument("--subword-vocab", type=int, default=8000, dest="subword_vocab")
     parser.add_argument("--steps", type=int, help="time only the first N batches of each epoch, scaled up")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--loss", choices=("plain", "fused"), default="plain",
-                        help="fused: the Trainer's step with attn.nn.models.token_loss (bench.fused_loss_step) in "
-                             "place of its logits + F.cross_entropy: the trainer change this measures before it is made")
+    parser.add_argument("--loss", choices=("auto", "plain", "fused"), default="auto",
+                        help="the Trainer's loss: auto (as a run trains: fused from models.FUSED_LOSS_MIN_VOCAB "
+                             "target words up), plain (logits + F.cross_entropy) or fused, at any vocabulary")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    if args.loss == "fused":
+    if args.loss != "auto":
         from attn.training import bench, trainer
-        trainer.train_step = bench.fused_loss_step  # what Trainer.fit calls per batch
+        trainer.train_step = bench.plain_loss_step if args.loss == "plain" else bench.fused_loss_step
     base = preset(args.preset)
     data_changes = {"subwords": args.subwords, "subword_vocab": args.subword_vocab} if args.subwords else {}
     data = corpus_data(args.data, **data_changes)

@@ -19,9 +19,9 @@ how busy the arithmetic units are.
 --corpus FOLDER adds, for each variant, the same model sizes trained on that corpus (train.tsv of
 benchmarks/make_corpus.py's generated stand-in: a ~12,000-word target vocabulary), right after the
 lecture step, so the two are measured side by side on the same load. --loss says which loss the step
-uses: "plain" (trainer.train_step: logits of the whole batch, F.cross_entropy), "fused"
-(bench.fused_loss_step: attn.nn.models.token_loss, the output layer and the loss fused over the real
-tokens) or "both". --tied ties the output layer to the target embeddings (ModelConfig.tied). Every
+uses: "plain" (bench.plain_loss_step: logits of the whole batch, F.cross_entropy), "fused"
+(bench.fused_loss_step: the output layer and the loss fused over the real tokens) or "both". The
+trainer itself fuses from models.FUSED_LOSS_MIN_VOCAB target words up. --tied ties the output layer to the target embeddings (ModelConfig.tied). Every
 rate is also given per CPU second of this process (`*_cpu`): on a shared, loaded machine the wall
 clock counts other processes' time too.
 
@@ -44,7 +44,7 @@ from pathlib import Path
 import torch
 
 from attn.nn import fused, recurrence
-from attn.training.bench import fused_loss_step, time_steps
+from attn.training.bench import fused_loss_step, plain_loss_step, time_steps
 from attn.config import DataConfig, preset
 from attn.training.experiment import build_model, prepare
 from attn.training.optim import Adam
@@ -75,7 +75,7 @@ def main() -> None:
                                                    corpus_valid=str(root / "valid.tsv"),
                                                    corpus_test=str(root / "test.tsv")))))
     steps = args.steps or math.ceil(len(cases[0][1].train) / base.train.batch)  # one lecture epoch
-    losses = {"plain": None, "fused": fused_loss_step}
+    losses = {"plain": plain_loss_step, "fused": fused_loss_step}
     losses = {k: v for k, v in losses.items() if args.loss in (k, "both")}
     report = {"style": base.model.style, "tied": base.model.tied, "steps": steps,
               "fused_kernels": fused.available(), "why_not": fused.build_error,

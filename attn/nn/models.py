@@ -62,24 +62,44 @@ def build_model(cfg: ModelConfig, src_vocab_size: int, tgt_vocab_size: int) -> n
     return FAMILIES[cfg.family](cfg, src_vocab_size, tgt_vocab_size)
 
 
-def token_loss(model: nn.Module, batch, teacher_forcing: float = 1.0) -> torch.Tensor:
-    """Mean cross-entropy over the real target tokens of one batch (src, src_len, tgt_in, tgt_out):
+# From this target vocabulary up the trainer fuses the output layer and the loss (below: the plain logits).
+# At the lecture's 266 words the (B, T, V) logits are small, and the plain path keeps every lecture figure
+# bit for bit as it was measured; at 12,000 words the fused step was 1.6x faster (docs/benchmarks.md).
+FUSED_LOSS_MIN_VOCAB = 2048
+
+
+def fuses_loss(model: nn.Module, teacher_forcing: float = 1.0, fuse: bool | None = None) -> bool:
+    """Whether token_loss takes the fused path: a teacher-forced model with `features` (the RNNs), fused
+    kernels not switched off (ATTN_FUSED=0), and `fuse` True, or None with a target vocabulary of at least
+    FUSED_LOSS_MIN_VOCAB."""
+    if teacher_forcing < 1.0 or not hasattr(model, "features") or os.environ.get("ATTN_FUSED", "1") == "0":
+        return False
+    if fuse is None:
+        return model.decoder.out.weight.size(0) >= FUSED_LOSS_MIN_VOCAB
+    return fuse
+
+
+def token_loss(model: nn.Module, batch, teacher_forcing: float = 1.0, reduction: str = "mean",
+               fuse: bool | None = None) -> torch.Tensor:
+    """Cross-entropy over the real target tokens of one batch (src, src_len, tgt_in, tgt_out), their mean
+    (or their sum, reduction="sum"):
 
         loss = -1/N sum_{(b, t): tgt_out[b, t] != PAD} log softmax(W_out f_bt + b)[tgt_out[b, t]]
 
-    A model with `features` (the RNNs), teacher-forced: the output layer and the loss are fused over the
-    N real tokens only (fused.linear_cross_entropy: no padded rows, no (B, T, V) logits), which at a
-    10,000-word vocabulary is most of a step. Anything else, or ATTN_FUSED=0: the logits of the whole
-    batch and F.cross_entropy, as before. Both give the same loss and gradients up to float rounding.
+    Fused (see fuses_loss): the output layer and the loss in one pass over the N real tokens only
+    (fused.linear_cross_entropy: no padded rows, no (B, T, V) logits), which at a 10,000-word vocabulary
+    is most of a step. Otherwise the logits of the whole batch and F.cross_entropy. Both give the same
+    loss and gradients up to float rounding.
     """
     src, src_len, tgt_in, tgt_out = batch
-    if teacher_forcing >= 1.0 and hasattr(model, "features") and os.environ.get("ATTN_FUSED", "1") != "0":
+    if fuses_loss(model, teacher_forcing, fuse):
         features, _ = model.features(src, src_len, tgt_in)                        # (B, T, D)
         real = tgt_out != PAD_ID                                                   # (B, T)
         out = model.decoder.out
         total = fused.linear_cross_entropy(features[real], out.weight, out.bias, tgt_out[real])  # (N, D) rows
-        return total / real.sum().clamp(min=1)
+        return total if reduction == "sum" else total / real.sum().clamp(min=1)
     # only a run that feeds its own guesses passes the argument (the plain baseline's model has none)
     kwargs = {} if teacher_forcing >= 1.0 else {"teacher_forcing": teacher_forcing}
     logits, _ = model(src, src_len, tgt_in, **kwargs)                              # (B, T, V)
-    return F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1), ignore_index=PAD_ID)
+    return F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1), ignore_index=PAD_ID,
+                           reduction=reduction)

@@ -15,7 +15,7 @@ import torch
 
 from attn.config import DataConfig, preset
 from attn.training.optim import Adam
-from attn.training.trainer import update
+from attn.training.trainer import train_step
 from attn.data.text import PAD_ID
 
 
@@ -24,10 +24,13 @@ BENCH_DATA = DataConfig(task="reverse", n_train=4000, n_valid=50, n_test=50, min
 
 
 def fused_loss_step(model, optimizer, batch, clip: float, teacher_forcing: float = 1.0) -> torch.Tensor:
-    """`trainer.train_step` with the loss of attn.nn.models.token_loss (the output layer and the
-    cross-entropy fused over the real tokens): what the trainer's step is once it calls token_loss."""
-    from attn.nn.models import token_loss
-    return update(model, optimizer, token_loss(model, batch, teacher_forcing), clip)
+    """`trainer.train_step` with the output layer and the loss fused (models.token_loss) at any vocabulary."""
+    return train_step(model, optimizer, batch, clip, teacher_forcing, fuse=True)
+
+
+def plain_loss_step(model, optimizer, batch, clip: float, teacher_forcing: float = 1.0) -> torch.Tensor:
+    """`trainer.train_step` with the plain logits and F.cross_entropy at any vocabulary."""
+    return train_step(model, optimizer, batch, clip, teacher_forcing, fuse=False)
 
 
 def time_steps(model, prepared, batch: int, steps: int = 60, warmup: int = 5,
@@ -39,8 +42,7 @@ def time_steps(model, prepared, batch: int, steps: int = 60, warmup: int = 5,
     is anything with zero_grad() and step(); None is the tutorials' torch.optim.Adam.
     """
     from attn.data.batching import length_sorted_batches
-    from attn.training.trainer import train_step
-    train_step = step or train_step
+    step = step or train_step
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=1e-3)
     batches = length_sorted_batches(prepared.train.src_len, batch, 32, torch.Generator().manual_seed(0))
     tokens, start = 0, time.perf_counter()
@@ -48,7 +50,7 @@ def time_steps(model, prepared, batch: int, steps: int = 60, warmup: int = 5,
         if i == warmup:
             tokens, start = 0, time.perf_counter()
         step_batch = prepared.train.batch(batches[i % len(batches)])
-        train_step(model, optimizer, step_batch, clip)
+        step(model, optimizer, step_batch, clip)
         tokens += int((step_batch[3] != PAD_ID).sum())
     return time.perf_counter() - start, tokens
 

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from attn.data.batching import TensorSplit, length_sorted_batches, sequential_batches
 from attn.config import TrainConfig
+from attn.nn import models
 from attn.records import Checkpoint
 from attn.training.events import Callback, TrainEvent
 from attn.training.optim import Adam
@@ -63,14 +64,12 @@ def token_loss(logits: torch.Tensor, tgt_out: torch.Tensor, reduction: str = "me
                            ignore_index=PAD_ID, reduction=reduction)
 
 
-def train_step(model, optimizer, batch, clip: float, teacher_forcing: float = 1.0) -> torch.Tensor:
-    """One update on one batch (src, src_len, tgt_in, tgt_out): forward, token loss, backward,
+def train_step(model, optimizer, batch, clip: float, teacher_forcing: float = 1.0,
+               fuse: bool | None = None) -> torch.Tensor:
+    """One update on one batch (src, src_len, tgt_in, tgt_out): forward, token loss (models.token_loss:
+    the output layer and the loss fused at a big target vocabulary, or `fuse` True/False), backward,
     gradient-norm clipping (clip > 0), optimizer step -> the loss, for the caller to log."""
-    src, src_len, tgt_in, tgt_out = batch
-    # only a run that feeds its own guesses passes the argument (the plain baseline's model has none)
-    kwargs = {} if teacher_forcing >= 1.0 else {"teacher_forcing": teacher_forcing}
-    logits, _ = model(src, src_len, tgt_in, **kwargs)
-    return update(model, optimizer, token_loss(logits, tgt_out), clip)
+    return update(model, optimizer, models.token_loss(model, batch, teacher_forcing, fuse=fuse), clip)
 
 
 def update(model, optimizer, loss: torch.Tensor, clip: float) -> torch.Tensor:
@@ -90,9 +89,9 @@ def evaluate_loss(model, split: TensorSplit, batch: int, device) -> float:
     model.eval()
     total, count = 0.0, 0
     for idx in sequential_batches(len(split), batch, split.src_len):
-        src, src_len, tgt_in, tgt_out = split.batch(idx, device)
-        logits, _ = model(src, src_len, tgt_in)
-        total += float(token_loss(logits, tgt_out, reduction="sum"))
+        batch = split.batch(idx, device)
+        tgt_out = batch[3]
+        total += float(models.token_loss(model, batch, reduction="sum"))
         count += int((tgt_out != PAD_ID).sum())
     model.train(was_training)
     return total / max(count, 1)
