@@ -57,7 +57,8 @@ def with_flags(cfg: RunConfig, args) -> RunConfig:
         model_changes["scaled"] = False
     if getattr(args, "tied", False):
         model_changes["tied"] = True
-    for flag in ("epochs", "batch", "lr", "lr_schedule", "clip", "teacher_forcing", "patience", "device", "beam"):
+    for flag in ("epochs", "batch", "lr", "lr_schedule", "clip", "teacher_forcing", "patience", "early_stop", "device",
+                 "beam"):
         if getattr(args, flag) is not None:
             train_changes[flag] = getattr(args, flag)
     return RunConfig(data=dataclasses.replace(cfg.data, **data_changes),
@@ -157,6 +158,9 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--teacher-forcing", type=float, dest="teacher_forcing",
                    help="probability of feeding the gold previous word in training (1: always)")
     p.add_argument("--patience", type=int, help="early stopping after N epochs without improvement")
+    p.add_argument("--early-stop", choices=["loss", "bleu"], dest="early_stop",
+                   help="what --patience watches: the validation loss (default) or the validation split's "
+                        "corpus BLEU (greedy decodes each epoch; the run keeps the best epoch's weights)")
     p.add_argument("--beam", type=int, help="beam size for the test decodes (1: greedy)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="auto: a GPU when there is one")
     p.add_argument("--jobs", type=int, help="runs trained at once (default: all of them when at most one more "

@@ -29,7 +29,9 @@ class Progress:
             self.state[index] = f"{_bar(frac)} {frac:4.0%} loss {loss:.3f}{tps} eta {event.eta:.0f}s"
             if not self.tty and event.kind == "epoch":
                 print(f"{label}: epoch {event.epoch}/{event.epochs} train {event.train_loss:.3f} "
-                      f"valid {event.valid_loss:.3f} ({event.elapsed:.1f}s)", file=self.stream, flush=True)
+                      f"valid {event.valid_loss:.3f}" + ("" if event.valid_bleu is None else
+                                                         f" BLEU {event.valid_bleu:.1f}")
+                      + f" ({event.elapsed:.1f}s)", file=self.stream, flush=True)
         elif event.kind == "end":
             self.state[index] = f"done in {event.elapsed:.1f}s" + (" (stopped)" if event.stopped else "")
             if not self.tty:

@@ -47,6 +47,7 @@ NEW_FIELDS |= {("model", name) for name in ("family", "arch", "layers", "heads",
                                             "max_positions")}  # the Transformer family
 NEW_FIELDS |= {("model", "tied")}  # tied input/output embeddings (issue 15)
 NEW_FIELDS |= {("train", "checkpoints"), ("train", "probe")}  # issue 13: checkpoints while training
+NEW_FIELDS |= {("train", "early_stop")}  # issue 15: early stopping on validation BLEU
 
 
 class ConfigError(ValueError):
@@ -243,7 +244,9 @@ class TrainConfig:
     lr_schedule: str = "constant"   # "constant", or "linear": decays to 10% of lr by the last step
     clip: float = 1.0               # gradient-norm clipping
     teacher_forcing: float = 1.0    # probability of feeding the gold previous word (1.0: always)
-    patience: int | None = None     # stop after this many epochs without a better validation loss
+    patience: int | None = None     # stop after this many epochs without a better validation score
+    early_stop: str = "loss"        # the score patience watches: "loss" (validation token loss) or
+                                    # "bleu" (corpus BLEU of greedy decodes of the validation split)
     pool: int = 32                  # batches per length-sorted pool (more: less padding, less shuffling)
     device: str = "cpu"             # cpu | cuda | auto
     log_every: int = 5              # steps between step events (the live chart's resolution)
@@ -261,6 +264,10 @@ class TrainConfig:
         _check("train", "teacher_forcing", self.teacher_forcing, 0.0, 1.0)
         if self.patience is not None:
             _check("train", "patience", self.patience, 1, 1000)
+        _check_choice("train", "early_stop", self.early_stop, ("loss", "bleu"))
+        if self.early_stop == "bleu" and self.patience is None:
+            raise ConfigError("train.early_stop = 'bleu' needs train.patience: the number of epochs without a "
+                              "better validation BLEU before training stops (e.g. 2)")
         _check("train", "pool", self.pool, 1, 10_000)
         _check_choice("train", "device", self.device, ("cpu", "cuda", "auto"))
         _check("train", "log_every", self.log_every, 1, 100_000)

@@ -166,6 +166,8 @@ def bucket_table(decodes: list[Decode], data: ParallelData, edges: Sequence[int]
     return table
 
 
-def overall_metrics(decodes: list[Decode], data: ParallelData, detok=None) -> dict:
-    """The same metrics over the whole test split."""
-    return _bucket_metrics(decodes, data.test, data, detok)
+def overall_metrics(decodes: list[Decode], data: ParallelData, detok=None, pairs: Sequence[Pair] | None = None,
+                    scorers: dict | None = None) -> dict:
+    """The same metrics over the whole test split (or over `pairs`, the split the decodes are of; with
+    `scorers`, references tokenized once for repeated scoring, as in bucket_table)."""
+    return _bucket_metrics(decodes, data.test if pairs is None else pairs, data, detok, scorers)

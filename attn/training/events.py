@@ -20,6 +20,7 @@ class TrainEvent:
     elapsed: float                  # seconds since training started
     train_loss: float | None = None # mean token loss since the previous step event (or over the epoch)
     valid_loss: float | None = None # epoch events: mean token loss on the validation split
+    valid_bleu: float | None = None # epoch events under early_stop = "bleu": corpus BLEU on the validation split
     tokens_per_s: float | None = None  # target tokens per second since the previous event
     eta: float | None = None        # seconds left at the current pace
     stopped: bool = False           # end event: a stop request ended training early

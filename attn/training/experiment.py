@@ -134,6 +134,20 @@ def build_model(cfg: RunConfig, prepared: Prepared) -> nn.Module:
     return models.build_model(cfg.model, len(prepared.src_vocab), len(prepared.tgt_vocab))
 
 
+def validation_bleu(prepared: Prepared, device="cpu") -> Callable[[nn.Module], float]:
+    """model -> corpus BLEU of its greedy decodes of the whole validation split, scored as the test split is
+    (detokenized output against the reference, sacrebleu): what early_stop = "bleu" watches. The references
+    are tokenized once, at the first epoch."""
+    scorers: dict = {}
+    words = [len(p.src) for p in prepared.word_data.valid]
+
+    def score(model: nn.Module) -> float:
+        decodes = decode_split(model, prepared.data.valid, prepared.valid, prepared.tgt_vocab, prepared.edges,
+                               device=device, src_words=words)
+        return overall_metrics(decodes, prepared.data, prepared.detok, prepared.data.valid, scorers)["bleu"]
+    return score
+
+
 def run(cfg: RunConfig, prepared: Prepared | None = None, callbacks: Iterable[Callback] = (),
         should_stop: Callable[[], bool] | None = None) -> RunResult:
     """Train and evaluate one run. Deterministic: the same config and seed give the same curves."""
@@ -142,8 +156,9 @@ def run(cfg: RunConfig, prepared: Prepared | None = None, callbacks: Iterable[Ca
     model = build_model(cfg, prepared)
     # checkpoints: the sample and the probes are picked (a typed probe checked) before training starts
     checkpointer = Checkpointer(prepared, cfg.data, cfg.train.probe, device) if cfg.train.checkpoints else None
+    scorer = validation_bleu(prepared, device) if cfg.train.early_stop == "bleu" else None
     trainer = Trainer(model, cfg.train, prepared.train, prepared.valid, seed=cfg.seed, device=device,
-                      checkpoint=checkpointer, budget=BUDGET)
+                      checkpoint=checkpointer, budget=BUDGET, valid_bleu=scorer)
     for fn in callbacks:
         trainer.add_callback(fn)
     training = trainer.fit(should_stop)

@@ -100,8 +100,13 @@ def evaluate_loss(model, split: TensorSplit, batch: int, device) -> float:
 class Trainer:
     def __init__(self, model: torch.nn.Module, cfg: TrainConfig, train: TensorSplit,
                  valid: TensorSplit, seed: int, device: torch.device | str = "cpu",
-                 checkpoint: Callable[..., Checkpoint] | None = None, budget: float = 0.05):
+                 checkpoint: Callable[..., Checkpoint] | None = None, budget: float = 0.05,
+                 valid_bleu: Callable[[torch.nn.Module], float] | None = None):
         self.model, self.cfg, self.train_split, self.valid_split = model, cfg, train, valid
+        # valid_bleu(model) -> the validation split's corpus BLEU, for cfg.early_stop == "bleu"
+        if cfg.early_stop == "bleu" and valid_bleu is None:
+            raise ValueError("train.early_stop = 'bleu' needs a valid_bleu scorer (experiment.run passes one)")
+        self.valid_bleu = valid_bleu if cfg.early_stop == "bleu" else None
         self.device = torch.device(device)
         self.seed = seed
         self.callbacks: list[Callback] = []
@@ -142,7 +147,7 @@ class Trainer:
         optimizer = Adam(model.parameters(), lr=cfg.lr, schedule=cfg.lr_schedule, total_steps=total_steps)
         result = TrainResult()
         start = time.perf_counter()
-        step, best, best_state, bad_epochs = 0, math.inf, None, 0
+        step, best, best_state, bad_epochs = 0, -math.inf, None, 0   # best: the highest score so far
         self._emit(TrainEvent("start", 0, total_steps, 0, cfg.epochs, 0.0))
         if self.checkpoint is not None:  # the untrained model's maps: the first frame of an animation
             self._take_checkpoint(0, total_steps, steps_per_epoch, 0.0, evaluate=False)
@@ -180,9 +185,16 @@ class Trainer:
                 break
             epoch_train_seconds = time.perf_counter() - epoch_start
             valid_loss = evaluate_loss(model, self.valid_split, max(cfg.batch, 64), self.device)
+            valid_bleu = None
+            if self.valid_bleu is not None:
+                valid_bleu = float(self.valid_bleu(model))
+                model.train()
+            # the score patience watches, higher is better: -loss, or BLEU under early_stop = "bleu"
+            score = -valid_loss if valid_bleu is None else valid_bleu
             elapsed = time.perf_counter() - start
             event = TrainEvent("epoch", step, total_steps, epoch + 1, cfg.epochs, elapsed,
                                train_loss=epoch_loss / max(epoch_tokens, 1), valid_loss=valid_loss,
+                               valid_bleu=valid_bleu,
                                tokens_per_s=epoch_tokens / max(epoch_train_seconds, 1e-9),
                                eta=elapsed / max(step, 1) * (total_steps - step))
             result.epochs.append(event.to_dict())
@@ -190,8 +202,8 @@ class Trainer:
             if epoch + 1 < cfg.epochs and self._checkpoint_due(time.perf_counter(), epoch_end=True):
                 self._take_checkpoint(step, total_steps, steps_per_epoch, elapsed)
             window_start = time.perf_counter()  # validation and checkpoint time is not training time
-            if valid_loss < best - 1e-6:
-                best, bad_epochs, result.best_epoch = valid_loss, 0, epoch + 1
+            if score > best + 1e-6:
+                best, bad_epochs, result.best_epoch = score, 0, epoch + 1
                 if cfg.patience is not None:
                     best_state = copy.deepcopy(model.state_dict())
             else:
