@@ -3,6 +3,7 @@
     python benchmarks/make_corpus.py --out /tmp/standin
     python benchmarks/corpus_epoch.py --data /tmp/standin                 # lecture sizes, word level
     python benchmarks/corpus_epoch.py --data /tmp/standin --tied          # tied embeddings
+    python benchmarks/corpus_epoch.py --data /tmp/standin --preset corpus # the corpus preset (BPE 4,000, ...)
     python benchmarks/corpus_epoch.py --data /tmp/standin --loss plain    # without the fused output layer + loss
     PYTHONPATH=/tmp/before python benchmarks/corpus_epoch.py --data /tmp/standin   # an older checkout
 
@@ -28,16 +29,17 @@ from pathlib import Path
 import torch
 
 import attn
-from attn.config import DataConfig, TrainConfig, preset
+from attn.config import DataConfig, TrainConfig, on_corpus, preset
 from attn.training.experiment import build_model, prepare
 from attn.training.trainer import Trainer
 
 
-def corpus_data(folder: str, **changes) -> DataConfig:
-    """The folder's train/valid/test TSVs as official splits."""
+def corpus_data(folder: str, preset_name: str = "lecture", **changes) -> DataConfig:
+    """The folder's train/valid/test TSVs as official splits, with the preset's data settings (as
+    `python -m attn train --preset P --data ...` has them: the corpus preset's min_freq and subwords)."""
     root = Path(folder)
-    return DataConfig(task="corpus", corpus=str(root / "train.tsv"), corpus_valid=str(root / "valid.tsv"),
-                      corpus_test=str(root / "test.tsv"), **changes)
+    return on_corpus(preset_name, str(root / "train.tsv"), corpus_valid=str(root / "valid.tsv"),
+                     corpus_test=str(root / "test.tsv"), **changes)
 
 
 def time_epoch(cfg, prepared, steps: int | None = None) -> dict:
@@ -71,6 +73,7 @@ def main() -> None:
     parser.add_argument("--tied", action="store_true", help="tied input/output embeddings (ModelConfig.tied)")
     parser.add_argument("--subwords", choices=("bpe", "unigram"), help="SentencePiece pieces instead of words")
     parser.add_argument("--subword-vocab", type=int, default=8000, dest="subword_vocab")
+    parser.add_argument("--words", action="store_true", help="whole words, even where the preset has subwords")
     parser.add_argument("--steps", type=int, help="time only the first N batches of each epoch, scaled up")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--loss", choices=("auto", "plain", "fused"), default="auto",
@@ -83,8 +86,12 @@ def main() -> None:
         trainer.train_step = bench.plain_loss_step if args.loss == "plain" else bench.fused_loss_step
     base = preset(args.preset)
     data_changes = {"subwords": args.subwords, "subword_vocab": args.subword_vocab} if args.subwords else {}
-    data = corpus_data(args.data, **data_changes)
-    train = dataclasses.replace(base.train, epochs=1)
+    if args.words:
+        data_changes["subwords"] = None
+    data = corpus_data(args.data, args.preset, **data_changes)
+    # one epoch of training and its validation loss; no early stopping (a validation-BLEU scorer decodes
+    # the validation split each epoch: the full run's time, not a training step's)
+    train = dataclasses.replace(base.train, epochs=1, patience=None, early_stop="loss")
     if any(f.name == "checkpoints" for f in dataclasses.fields(TrainConfig)):
         train = dataclasses.replace(train, checkpoints=False)
     model = dataclasses.replace(base.model, tied=True) if args.tied else base.model

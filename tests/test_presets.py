@@ -32,3 +32,23 @@ def test_a_corpus_given_with_the_preset_keeps_its_settings(tmp_path, variant):
     data = dataclasses.replace(cfg.data, task="corpus", corpus=str(corpus))
     assert isinstance(data, DataConfig) and data.min_freq == 2 and cfg.model.tied
     assert plans.plan_runs(dataclasses.replace(cfg, data=data), [variant], [0])[0].model.variant == variant
+
+
+def test_the_corpus_preset_on_a_corpus_reads_bpe_pieces_and_a_flag_overrides_them(tmp_path):
+    """`--preset corpus --data FILE` adds CORPUS_DATA (BPE, 4,000 pieces: settings a built-in task refuses);
+    `--subwords`/`--subword-vocab` win over them; another preset on the same file stays at words."""
+    from attn.cli.main import base_config, build_parser
+    from attn.config import CORPUS_DATA, on_corpus
+    corpus = tmp_path / "train.tsv"
+    corpus.write_text("a b .\tx y .\n" * 3, encoding="utf-8")
+
+    def data(*flags):
+        return base_config(build_parser().parse_args(["train", "--data", str(corpus), *flags])).data
+
+    got = data("--preset", "corpus")
+    assert (got.subwords, got.subword_vocab) == ("bpe", 4000) == tuple(CORPUS_DATA["corpus"].values())
+    assert got == on_corpus("corpus", str(corpus))
+    assert preset("corpus").data.subwords is None        # the preset alone runs on its built-in task
+    assert data("--preset", "corpus", "--subwords", "unigram", "--subword-vocab", "500").subwords == "unigram"
+    assert data("--preset", "lecture").subwords is None
+    assert preset("corpus").train.early_stop == "bleu" and preset("corpus").train.patience

@@ -14,7 +14,7 @@ import dataclasses
 import json
 import sys
 
-from attn.config import (ARCHS, FAMILIES, POSITIONS, PRESETS, VARIANTS, ConfigError, RunConfig, length_configs,
+from attn.config import (ARCHS, CORPUS_DATA, FAMILIES, POSITIONS, PRESETS, VARIANTS, ConfigError, RunConfig, length_configs,
                          preset)
 from attn.cli.command import run_command
 from attn.data.pairs import parse_edges
@@ -33,8 +33,8 @@ def with_flags(cfg: RunConfig, args) -> RunConfig:
     naming the field and its allowed range (model.heads must divide model.hidden, NoPE needs
     model.arch = 'decoder', data.test_max_len must reach data.max_len, ...)."""
     data_changes, model_changes, train_changes = {}, {}, {}
-    if args.data:
-        data_changes.update(task="corpus", corpus=args.data)
+    if args.data:  # and the preset's corpus-only settings (the corpus preset's subwords), which flags override
+        data_changes.update(task="corpus", corpus=args.data, **CORPUS_DATA.get(getattr(args, "preset", None), {}))
     elif args.task:
         data_changes["task"] = args.task
     # official splits and subwords: DataConfig refuses them without --data, naming the field

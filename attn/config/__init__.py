@@ -9,8 +9,9 @@ Callers import from here (`from attn.config import RunConfig, PRESETS`).
 from attn.config.configs import (ARCH_LABELS, ARCHS, FAMILIES, MODEL_ORDER, NEW_FIELDS, POSITIONS, STYLES, VARIANTS,
                                  ConfigError, DataConfig, ModelConfig, RunConfig, TrainConfig, env_int, limits,
                                  model_label, replace)
-from attn.config.presets import LENGTH_TRANSFORMER, LENGTH_VARIANTS, PRESETS, length_configs, preset
+from attn.config.presets import (CORPUS_DATA, LENGTH_TRANSFORMER, LENGTH_VARIANTS, PRESETS, length_configs, on_corpus,
+                                 preset)
 
-__all__ = ["ARCHS", "ARCH_LABELS", "FAMILIES", "LENGTH_TRANSFORMER", "LENGTH_VARIANTS", "MODEL_ORDER", "NEW_FIELDS",
+__all__ = ["ARCHS", "ARCH_LABELS", "CORPUS_DATA", "FAMILIES", "LENGTH_TRANSFORMER", "LENGTH_VARIANTS", "MODEL_ORDER", "NEW_FIELDS",
            "POSITIONS", "PRESETS", "STYLES", "VARIANTS", "ConfigError", "DataConfig", "ModelConfig", "RunConfig",
-           "TrainConfig", "env_int", "length_configs", "limits", "model_label", "preset", "replace"]
+           "TrainConfig", "env_int", "length_configs", "limits", "model_label", "on_corpus", "preset", "replace"]
