@@ -64,9 +64,12 @@ def _train(args, configs: list[RunConfig]) -> int:
         # on Ray, --jobs or the cluster's CPUs: this machine's cores say nothing about the cluster's
         runner = make_runner(store, max_jobs=jobs if executor_name() == "local" else args.jobs, nice=0, events=True)
         ids: list[str] = []
-        if not (args.retrain or args.no_store):  # before anything is queued, from stored runs (never waits)
-            from attn.runs.estimate import estimate_runs
-            print(f"estimate: {estimate_runs(configs, jobs=runner.max_jobs, store=store, measuring='never').note}",
+        if not (args.retrain or args.no_store):  # before anything is queued: stored runs, or a short timed run
+            from attn.runs.estimate import cli_measuring, estimate_runs
+            measuring = cli_measuring(configs)
+            if measuring == "wait":
+                print("estimate: timing a short run of each model first…", file=sys.stderr, flush=True)
+            print(f"estimate: {estimate_runs(configs, jobs=runner.max_jobs, store=store, measuring=measuring).note}",
                   file=sys.stderr, flush=True)
         try:
             ids = runner.submit_many(configs, cache=not args.retrain)

@@ -43,6 +43,8 @@ NEAREST = 5             # stored runs of similar size an estimate takes at most
 SPEED_FILE = "speed.json"
 MEASURES = ("wait", "background", "never")
 NO_RUNS = "no stored runs to estimate from yet"
+MEASURE_FROM = 1_000_000  # target words of one run from which the CLI times a short run before queueing (a few
+                          # seconds against minutes; below it the estimate uses stored runs only)
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ class Work:
 class Speed:
     """Seconds of one run on its own core, per unit of work."""
 
-    train: float                    # per target token trained (its validation passes included)
+    train: float                    # per target word trained (validation losses included, decodes not)
     test: float                     # per test sentence decoded and scored
     setup: float | None = None      # per data pair, from a worker starting to the result stored; None: unknown
 
@@ -101,11 +103,24 @@ def target_tokens(cfg: RunConfig) -> float:
     return work.n_train * (work.mean_tgt + 1) * cfg.train.epochs
 
 
+def validation_decodes(cfg: RunConfig, work: Work) -> int:
+    """Validation sentences a run decodes while training: the whole validation split after every epoch
+    under early_stop = "bleu" (at most; patience may end training sooner), else none."""
+    return (work.pairs - work.n_train - work.n_test) * cfg.train.epochs if cfg.train.early_stop == "bleu" else 0
+
+
+def cli_measuring(configs: Sequence[RunConfig]) -> str:
+    """How the CLI's estimate measures: "wait" (a short run first) when some run trains MEASURE_FROM
+    target words or more, else "never" (stored runs and cached speeds only)."""
+    return "wait" if any(target_tokens(cfg) >= MEASURE_FROM for cfg in configs) else "never"
+
+
 def run_seconds(cfg: RunConfig, speed: Speed) -> float:
-    """One run's wall seconds on its own core at `speed` (setup counted only when known)."""
+    """One run's wall seconds on its own core at `speed` (setup counted only when known): training,
+    validation decodes (early_stop = "bleu") and test decodes, each a decoded sentence at speed.test."""
     work = data_work(cfg.data)
     setup = work.pairs * speed.setup if speed.setup is not None else 0.0
-    return setup + target_tokens(cfg) * speed.train + work.n_test * speed.test
+    return setup + target_tokens(cfg) * speed.train + (work.n_test + validation_decodes(cfg, work)) * speed.test
 
 
 def schedule(seconds: Sequence[float], jobs: int, cores: int) -> float:
@@ -180,8 +195,10 @@ def stored_speeds(store, cores: int, keep=None) -> list[tuple[RunConfig, Speed]]
         if r.id in spans:
             slow = max(1.0, load(spans[r.id], list(spans.values())) / cores)
             setup = max(0.0, spans[r.id][1] - spans[r.id][0] - r.train_seconds - r.eval_seconds) / slow / work.pairs
-        out.append((cfg, Speed(r.train_seconds / slow / target_tokens(cfg), r.eval_seconds / slow / max(1, work.n_test),
-                               setup)))
+        test = r.eval_seconds / slow / max(1, work.n_test)
+        # training without its validation decodes (counted apart, at the test decodes' pace, by run_seconds)
+        train = max(r.train_seconds / slow - validation_decodes(cfg, work) * test, 0.0)
+        out.append((cfg, Speed(train / target_tokens(cfg), test, setup)))
     return out
 
 
@@ -275,7 +292,9 @@ def probe_config(cfg: RunConfig) -> RunConfig:
         n_train = min(data.n_train, n_train)
         probe = dataclasses.replace(data, n_train=n_train, n_test=min(data.n_test, PROBE_TEST),
                                     n_valid=max(1, round(data.n_valid * n_train / data.n_train)))
-    return dataclasses.replace(cfg, data=probe, train=dataclasses.replace(cfg.train, epochs=1, patience=None))
+    # no early stopping: its validation decodes are counted apart (run_seconds), at the test decodes' pace
+    return dataclasses.replace(cfg, data=probe, train=dataclasses.replace(cfg.train, epochs=1, patience=None,
+                                                                          early_stop="loss"))
 
 
 def speed_key(cfg: RunConfig, cores: int) -> str:
@@ -373,7 +392,7 @@ def probe_main() -> None:
             prepared[cfg.data] = (prepare(cfg.data), time.perf_counter() - start)
         ready, setup = prepared[cfg.data]
         result = run(cfg, ready)
-        data = ready.data
+        data = ready.word_data  # per target WORD, as target_tokens counts them, whatever the model reads
         tokens = sum(len(p.tgt) + 1 for p in data.train) * cfg.train.epochs
         pairs = len(data.train) + len(data.valid) + len(data.test)
         speed = Speed(result.train_seconds / tokens, result.eval_seconds / max(1, len(data.test)), setup / pairs)

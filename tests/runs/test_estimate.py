@@ -57,6 +57,22 @@ def test_run_seconds_add_setup_training_and_evaluation():
     assert run_seconds(SMALL, dataclasses.replace(speed, setup=None)) == pytest.approx(expected - 0.164)
 
 
+def test_early_stopping_on_bleu_adds_a_decode_of_the_validation_split_per_epoch():
+    speed = Speed(train=0.001, test=0.01, setup=None)
+    bleu = dataclasses.replace(SMALL, train=dataclasses.replace(SMALL.train, patience=2, early_stop="bleu"))
+    assert run_seconds(bleu, speed) - run_seconds(SMALL, speed) == pytest.approx(60 * 4 * 0.01)
+    probe = estimate.probe_config(bleu)  # the measuring run: one epoch, nothing to stop early
+    assert (probe.train.epochs, probe.train.patience, probe.train.early_stop) == (1, None, "loss")
+
+
+def test_the_cli_times_a_short_run_first_only_for_runs_of_a_million_target_words_or_more():
+    assert estimate.cli_measuring([SMALL]) == "never"
+    big = dataclasses.replace(SMALL, train=dataclasses.replace(
+        SMALL.train, epochs=int(estimate.MEASURE_FROM / target_tokens(SMALL) * SMALL.train.epochs) + 1))
+    assert target_tokens(big) >= estimate.MEASURE_FROM
+    assert estimate.cli_measuring([SMALL, big]) == "wait"
+
+
 def test_similar_size_means_same_family_and_every_size_within_the_factor():
     assert similarity(SMALL, SMALL.with_variant("additive", seed=3)) == 0.0
     assert similarity(SMALL, SMALL.with_variant("dot")) == 0.25
