@@ -5,7 +5,6 @@
     python benchmarks/corpus_epoch.py --data /tmp/standin --tied          # tied embeddings
     python benchmarks/corpus_epoch.py --data /tmp/standin --preset corpus # the corpus preset (BPE 4,000, ...)
     python benchmarks/corpus_epoch.py --data /tmp/standin --loss plain    # without the fused output layer + loss
-    PYTHONPATH=/tmp/before python benchmarks/corpus_epoch.py --data /tmp/standin   # an older checkout
 
 `--data` is a folder with train.tsv, valid.tsv and test.tsv (the official splits, used as given). Each
 variant trains one epoch with the Trainer (every batch, then the validation loss, as a run does; the
