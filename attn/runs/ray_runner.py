@@ -18,10 +18,12 @@ and trains with one torch thread, so the same run on the same CPU type gives the
 single-thread worker. Tasks are never retried (max_retries=0): a worker or node that dies leaves its run
 `interrupted`, to be trained again by a person, not replayed behind their back.
 
-Only this module imports ray, and only `attn.runs.executors.make_runner` imports it (ATTN_EXECUTOR=ray).
+Only this module and attn.runs.ray_cluster (joining the cluster) import ray, and only
+`attn.runs.executors.make_runner` imports them (ATTN_EXECUTOR=ray).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import io
@@ -32,70 +34,20 @@ import socket
 import threading
 import time
 import traceback
-from urllib.parse import urlparse
 
 import ray
 import ray.exceptions
 
-from attn.config import ConfigError, RunConfig, env_int
+from attn.config import RunConfig, env_int
+from attn.runs.ray_cluster import client_mode, connect
 from attn.runs.runner import JobRunner, _Job
 from attn.runs.store import RunStore
 from attn.runs.version import code_version
 
-CONNECT_TIMEOUT_SECONDS = 5.0  # how long a cluster address may take to answer before the server says so
 STOP_JOIN_SECONDS = 60.0       # a cancelled task waits this long for its training thread (one batch)
 BATCH_SECONDS = 0.25           # a task sends its events at most this often (the pages redraw once a second)
+MAILBOX_POLL_SECONDS = 0.5     # Ray Client: how long one read of a run's mailbox waits before checking its task
 SHUTDOWN_MESSAGE = "the process that queued this run stopped before it finished; resubmit it to train it again"
-
-
-class RayUnavailable(ConfigError):
-    """ATTN_EXECUTOR=ray, but the cluster ATTN_RAY_ADDRESS names cannot be reached."""
-
-
-# ------------------------------------------------------------------------------------ connecting
-
-def connect(address: str | None) -> bool:
-    """Join the Ray cluster at `address` (None: start a local one) -> True when this call started Ray.
-
-    A host:port or ray://host:port that does not answer within CONNECT_TIMEOUT_SECONDS, or any failure of
-    ray.init, raises RayUnavailable naming ATTN_RAY_ADDRESS, so a server says what to fix at once instead
-    of hanging in Ray's own retries.
-    """
-    shown = address if address is not None else "(unset: a local Ray in this process)"
-    if address not in (None, "auto", "local"):
-        _check_reachable(address, shown)
-    if ray.is_initialized():  # a process that joined a cluster itself (a test, a notebook) keeps it
-        return False
-    try:
-        if address is None:
-            ray.init(include_dashboard=False, configure_logging=False)
-        else:
-            ray.init(address=address, configure_logging=False)
-    except Exception as exc:
-        raise RayUnavailable(_unavailable(shown, f"{type(exc).__name__}: {exc}")) from None
-    return True
-
-
-def _check_reachable(address: str, shown: str) -> None:
-    parsed = urlparse(address if "://" in address else f"ray://{address}")
-    try:
-        host, port = parsed.hostname, parsed.port
-    except ValueError as exc:  # a port that is not a number
-        raise RayUnavailable(_unavailable(shown, f"not an address ({exc})")) from None
-    if not host or port is None:
-        raise RayUnavailable(_unavailable(shown, "not an address: give ray://HOST:PORT (Ray Client, port "
-                                                 "10001), HOST:PORT (the head's GCS, port 6379) or auto"))
-    try:
-        socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_SECONDS).close()
-    except OSError as exc:
-        raise RayUnavailable(_unavailable(shown, f"nothing answers at {host}:{port} ({exc})")) from None
-
-
-def _unavailable(shown: str, why: str) -> str:
-    return (f"the Ray cluster cannot be reached: ATTN_RAY_ADDRESS = {shown}: {why}. Start the cluster "
-            "(`ray start --head` on the head node, see docs/ray.md), set ATTN_RAY_ADDRESS to its address "
-            "(ray://HOST:10001, HOST:6379 or auto), or unset ATTN_EXECUTOR to train on this machine; stored "
-            "runs can still be browsed")
 
 
 # ------------------------------------------------------------------------------ the Ray worker's side
@@ -125,11 +77,11 @@ def unpack_result(payload: bytes):
     return dataclasses.replace(parts["result"], model=_Weights(state))
 
 
-@ray.remote(num_returns="streaming", num_cpus=1, max_retries=0)
-def train_remote(cfg: RunConfig, threads: int = 1):
+def train_messages(cfg: RunConfig, threads: int = 1):
     """One run on a Ray worker: yields ("hello", info), then ("events", [TrainEvent, ...]) as training goes,
     then ("result", pack_result bytes). Training runs in a thread of this task, so the events are yielded
-    while it trains; a cancel (KeyboardInterrupt here) asks it to stop at the next batch and waits for it."""
+    while it trains; a cancel (KeyboardInterrupt here), or closing this generator, asks it to stop at the
+    next batch and waits for it."""
     import torch
     from attn.training.experiment import run
     torch.set_num_threads(threads)
@@ -174,6 +126,24 @@ def train_remote(cfg: RunConfig, threads: int = 1):
         trainer.join(STOP_JOIN_SECONDS)  # Ray reuses this worker: leave no training behind
 
 
+@ray.remote(num_returns="streaming", num_cpus=1, max_retries=0)
+def train_remote(cfg: RunConfig, threads: int = 1):
+    """`train_messages` as a streaming Ray task: each message an object the server reads as it comes."""
+    yield from train_messages(cfg, threads)
+
+
+@ray.remote(num_cpus=1, max_retries=0)
+def train_to_mailbox(cfg: RunConfig, threads: int, mailbox) -> None:
+    """`train_messages` put into `mailbox` (a ray.util.queue.Queue): for a server on Ray Client (ray://), which
+    cannot read streaming tasks. The task's own return says how it ended (an error, a cancel)."""
+    messages = train_messages(cfg, threads)
+    try:
+        for message in messages:
+            mailbox.put(message)
+    finally:
+        messages.close()  # a cancel: the generator's `finally` stops the training thread
+
+
 @ray.remote(num_cpus=1, max_retries=0)
 def warm_worker() -> int:
     """Import what a run needs (torch, the trainer) in a Ray worker -> its pid. The runner starts one per job
@@ -188,11 +158,31 @@ def warm_worker() -> int:
 @dataclasses.dataclass
 class _Task:
     """A run's Ray task as the runner holds it (in `_Job.process`)."""
-    stream: object                           # the task's ObjectRefGenerator
+    stream: object                           # the task's ObjectRefGenerator, or its ObjectRef with a mailbox
     consumer: threading.Thread | None = None
     cancel_sent: bool = False
     forced: bool = False
     info: dict = dataclasses.field(default_factory=dict)  # the "hello": code version, node, pid
+    mailbox: object = None                   # Ray Client: the ray.util.queue.Queue the task puts its messages in
+
+    def messages(self):
+        """(kind, payload) as the task sends them, from its stream or its mailbox; then whatever ended the
+        task is raised (a cancel, the training's error, a worker or node gone), as the stream raises it."""
+        if self.mailbox is None:
+            for ref in self.stream:
+                yield ray.get(ref)
+            return
+        from ray.util.queue import Empty
+        while True:
+            try:
+                yield self.mailbox.get(timeout=MAILBOX_POLL_SECONDS)
+                continue
+            except Empty:
+                pass
+            if ray.wait([self.stream], timeout=0)[0]:  # ended: its puts returned, so all it sent is in the box
+                yield from self.mailbox.get_nowait_batch(self.mailbox.qsize())
+                ray.get(self.stream)
+                return
 
 
 class _Events(queue.SimpleQueue):
@@ -216,6 +206,7 @@ class RayRunner(JobRunner):
                  events: bool = False, cancel_grace: float | None = None):
         self._owns_ray = connect(address)
         self.threads, self.address = threads, address
+        self.mailboxes = client_mode()  # Ray Client (ray://): messages through a queue actor, not a stream
         cluster_cpus = int(ray.cluster_resources().get("CPU", 1))
         super().__init__(store, max_jobs=max_jobs or env_int("ATTN_MAX_JOBS", max(1, cluster_cpus)),
                          max_queued=max_queued, poll_seconds=poll_seconds, nice=nice, events=events,
@@ -237,13 +228,19 @@ class RayRunner(JobRunner):
     def _start_queued(self) -> None:
         while self._queue and len(self._running) < self.max_jobs:
             job = self._queue.popleft()
+            name, cfg = f"attn-run-{job.run_id}", self.store.config(job.run_id)
             try:
-                stream = train_remote.options(name=f"attn-run-{job.run_id}").remote(self.store.config(job.run_id),
-                                                                                    self.threads)
+                if self.mailboxes:  # Ray Client reads no streaming task: the messages go through a queue actor
+                    from ray.util.queue import Queue
+                    mailbox = Queue(actor_options={"num_cpus": 0})  # no CPU: it must start while all train
+                    task = _Task(train_to_mailbox.options(name=name).remote(cfg, self.threads, mailbox),
+                                 mailbox=mailbox)
+                else:
+                    task = _Task(train_remote.options(name=name).remote(cfg, self.threads))
             except Exception as exc:  # a run that cannot start must not stay "queued" for ever
                 self.store.set_status(job.run_id, "failed", error=f"the Ray task could not start: {exc}")
                 continue
-            job.process = task = _Task(stream)
+            job.process = task
             task.consumer = threading.Thread(target=self._consume, args=(job,), name=f"attn-ray-{job.run_id}",
                                              daemon=True)
             task.consumer.start()
@@ -277,8 +274,7 @@ class RayRunner(JobRunner):
         record = self.store.recorder(run_id)
         try:
             result = None
-            for ref in task.stream:
-                kind, payload = ray.get(ref)
+            for kind, payload in task.messages():
                 if kind == "hello":
                     task.info = payload
                     self._check_version(run_id, payload)
@@ -299,6 +295,9 @@ class RayRunner(JobRunner):
         except Exception as exc:
             self._ended_by(job, exc)
         finally:
+            if task.mailbox is not None:
+                with contextlib.suppress(Exception):  # the queue actor: gone with its node, or with Ray
+                    task.mailbox.shutdown()
             with self._lock:
                 self._lock.notify_all()
 
