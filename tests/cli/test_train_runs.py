@@ -81,10 +81,10 @@ def test_no_store_trains_in_a_temporary_store_and_removes_it(tmp_path, capsys, m
 
 
 def test_train_prints_an_estimate_from_stored_runs_before_it_queues(tmp_path, capsys, monkeypatch):
-    from attn.runs import estimate
+    from attn.runs import speed
     monkeypatch.setenv("ATTN_HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(estimate, "_MEASURED", {})   # speeds another test measured in this process stay out
-    monkeypatch.setattr(estimate, "_MEASURING", {})
+    monkeypatch.setattr(speed, "_MEASURED", {})   # speeds another test measured in this process stay out
+    monkeypatch.setattr(speed, "_MEASURING", {})
     code, _, err = _train(tmp_path, capsys, "--preset", "tiny", "--variants", "dot")
     assert code == 0 and "estimate: no stored runs to estimate from yet" in err, err
     code, _, err = _train(tmp_path, capsys, "--preset", "tiny", "--variants", "dot", "--seeds", "1")

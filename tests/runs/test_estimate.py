@@ -10,6 +10,7 @@ import pytest
 from attn.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from attn.data.load import load_data
 from attn.runs import estimate
+from attn.runs import speed as measuring
 from attn.runs.workers import cpu_count
 from attn.runs.estimate import (NO_RUNS, SPEED_FILE, Speed, estimate_runs, loads, run_seconds, schedule, similarity,
                                 speed_key, target_tokens)
@@ -61,7 +62,7 @@ def test_early_stopping_on_bleu_adds_a_decode_of_the_validation_split_per_epoch(
     speed = Speed(train=0.001, test=0.01, setup=None)
     bleu = dataclasses.replace(SMALL, train=dataclasses.replace(SMALL.train, patience=2, early_stop="bleu"))
     assert run_seconds(bleu, speed) - run_seconds(SMALL, speed) == pytest.approx(60 * 4 * 0.01)
-    probe = estimate.probe_config(bleu)  # the measuring run: one epoch, nothing to stop early
+    probe = measuring.probe_config(bleu)  # the measuring run: one epoch, nothing to stop early
     assert (probe.train.epochs, probe.train.patience, probe.train.early_stop) == (1, None, "loss")
 
 
@@ -133,8 +134,8 @@ def test_a_measurement_started_in_the_background_is_cached_and_the_estimate_uses
     started = estimate_runs([cfg], jobs=1, store=store, measuring="background")
     assert (started.seconds, started.basis) == (None, "measuring")
     key = speed_key(cfg, cpu_count())
-    estimate._MEASURING[key].wait(timeout=300)
-    monkeypatch.setattr(estimate, "_MEASURED", {})  # read back from the file, as a new server process would
+    measuring._MEASURING[key].wait(timeout=300)
+    monkeypatch.setattr(measuring, "_MEASURED", {})  # read back from the file, as a new server process would
     assert key in json.loads((store.home / SPEED_FILE).read_text())
     found = estimate_runs([cfg], jobs=1, store=store, measuring="never")
     assert (found.basis, found.runs) == ("measured", 0) and "a short measured run of the same model" in found.note
@@ -143,21 +144,21 @@ def test_a_measurement_started_in_the_background_is_cached_and_the_estimate_uses
 
 
 def test_waiting_for_a_measurement_gives_a_figure_at_once(tmp_path, monkeypatch):
-    monkeypatch.setattr(estimate, "_MEASURED", {})
+    monkeypatch.setattr(measuring, "_MEASURED", {})
     tiny = dataclasses.replace(SMALL, data=dataclasses.replace(SMALL.data, n_train=300), seed=7)
     found = estimate_runs([tiny, tiny.with_variant("dot")], jobs=2, cores=2, measuring="wait")
     assert found.basis == "measured" and found.seconds > 0 and found.low == found.seconds == found.high
-    assert len(estimate._MEASURED) == 2  # both variants, from one measuring process
+    assert len(measuring._MEASURED) == 2  # both variants, from one measuring process
 
 
 def test_a_failing_measurement_is_said_and_not_started_again_on_every_call(tmp_path, monkeypatch):
-    monkeypatch.setattr(estimate, "_MEASURED", {})
-    monkeypatch.setattr(estimate, "_MEASURING", {})
+    monkeypatch.setattr(measuring, "_MEASURED", {})
+    monkeypatch.setattr(measuring, "_MEASURING", {})
     monkeypatch.setattr(sys, "executable", "/bin/false")  # a measuring process that exits with code 1
     assert estimate_runs([SMALL], jobs=1, measuring="wait").note == \
         "no estimate: the measuring run exited with code 1: no message"
     assert estimate_runs([SMALL], jobs=1, measuring="background").basis == "measuring"
-    (proc,) = set(estimate._MEASURING.values())
+    (proc,) = set(measuring._MEASURING.values())
     proc.wait(timeout=60)
     assert estimate_runs([SMALL], jobs=1, measuring="background").note == \
         "no estimate: the measuring run exited with code 1"
@@ -174,15 +175,15 @@ def test_a_busy_machine_is_said_in_the_note(store, monkeypatch):
 
 
 def test_a_background_measurement_for_another_store_is_read_back_not_started_again(tmp_path, monkeypatch):
-    monkeypatch.setattr(estimate, "_MEASURED", {})
-    monkeypatch.setattr(estimate, "_MEASURING", {})
+    monkeypatch.setattr(measuring, "_MEASURED", {})
+    monkeypatch.setattr(measuring, "_MEASURING", {})
     first, second = tmp_path / "a", tmp_path / "b"
     first.mkdir(), second.mkdir()
-    key = estimate.speed_key(SMALL, 1)
-    assert estimate.measure([SMALL], first, wait=False) == {key: None}
-    (proc,) = set(estimate._MEASURING.values())
+    key = measuring.speed_key(SMALL, 1)
+    assert measuring.measure([SMALL], first, wait=False) == {key: None}
+    (proc,) = set(measuring._MEASURING.values())
     proc.wait(timeout=300)
-    assert proc.returncode == 0 and (first / estimate.SPEED_FILE).exists()
-    monkeypatch.setattr(estimate.subprocess, "Popen", None)  # a second measuring process would fail here
-    speed = estimate.measure([SMALL], second, wait=False)[key]  # another store folder, same machine and code
+    assert proc.returncode == 0 and (first / measuring.SPEED_FILE).exists()
+    monkeypatch.setattr(measuring.subprocess, "Popen", None)  # a second measuring process would fail here
+    speed = measuring.measure([SMALL], second, wait=False)[key]  # another store folder, same machine and code
     assert speed is not None and speed.train > 0
