@@ -7,7 +7,7 @@ from attn.config import ConfigError
 from attn.data.load import corpus_name
 from attn.training.checkpoints import check_probe, probe_vocab, with_probe
 from attn.viz import support as ds
-from attn.config import ARCHS, FAMILIES, LENGTH_TRANSFORMER, POSITIONS, PRESETS, STYLES, VARIANTS
+from attn.config import ARCHS, FAMILIES, LENGTH_TRANSFORMER, POSITIONS, PRESETS, STYLES, VARIANTS, preset_data
 from attn.runs import plans
 from attn.runs.plans import form_fields
 from attn.runs.store import ACTIVE, FINISHED
@@ -17,7 +17,8 @@ def _apply_preset():
     name = st.session_state["train.preset"]
     for key, value in ds.preset_values(name).items():
         st.session_state[key] = value
-    st.session_state["data_config"] = PRESETS[name].data
+    # an imported corpus stays chosen (the corpus preset adds its subwords); else the preset's own data
+    st.session_state["data_config"] = preset_data(name, st.session_state.get("data_config"))
 
 
 def _form_values() -> dict:

@@ -52,3 +52,16 @@ def test_the_corpus_preset_on_a_corpus_reads_bpe_pieces_and_a_flag_overrides_the
     assert data("--preset", "corpus", "--subwords", "unigram", "--subword-vocab", "500").subwords == "unigram"
     assert data("--preset", "lecture").subwords is None
     assert preset("corpus").train.early_stop == "bleu" and preset("corpus").train.patience
+
+
+def test_choosing_a_preset_on_the_train_page_keeps_an_imported_corpus():
+    from attn.config import preset_data
+    corpus = DataConfig(task="corpus", corpus="/data/train.tsv", corpus_valid="/data/valid.tsv", lowercase=True)
+    chosen = preset_data("corpus", corpus)
+    assert (chosen.corpus, chosen.corpus_valid, chosen.lowercase) == ("/data/train.tsv", "/data/valid.tsv", True)
+    assert (chosen.subwords, chosen.subword_vocab, chosen.min_freq) == ("bpe", 4000, 2)
+    chars = preset_data("corpus", dataclasses.replace(corpus, level="char"))   # pieces need words: left out
+    assert (chars.level, chars.subwords, chars.min_freq) == ("char", None, 2)
+    assert preset_data("lecture", corpus).subwords is None and preset_data("lecture", corpus).corpus
+    assert preset_data("corpus", preset("lecture").data) == preset("corpus").data  # a built-in task gives way
+    assert preset_data("tiny") == preset("tiny").data

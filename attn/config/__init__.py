@@ -10,8 +10,8 @@ from attn.config.configs import (ARCH_LABELS, ARCHS, FAMILIES, MODEL_ORDER, NEW_
                                  ConfigError, DataConfig, ModelConfig, RunConfig, TrainConfig, env_int, limits,
                                  model_label, replace)
 from attn.config.presets import (CORPUS_DATA, LENGTH_TRANSFORMER, LENGTH_VARIANTS, PRESETS, length_configs, on_corpus,
-                                 preset)
+                                 preset, preset_data)
 
 __all__ = ["ARCHS", "ARCH_LABELS", "CORPUS_DATA", "FAMILIES", "LENGTH_TRANSFORMER", "LENGTH_VARIANTS", "MODEL_ORDER", "NEW_FIELDS",
            "POSITIONS", "PRESETS", "STYLES", "VARIANTS", "ConfigError", "DataConfig", "ModelConfig", "RunConfig",
-           "TrainConfig", "env_int", "length_configs", "limits", "model_label", "on_corpus", "preset", "replace"]
+           "TrainConfig", "env_int", "length_configs", "limits", "model_label", "on_corpus", "preset", "preset_data", "replace"]

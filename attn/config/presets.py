@@ -100,3 +100,16 @@ def on_corpus(name: str, corpus: str, **changes) -> DataConfig:
     """Preset `name`'s data on the imported corpus `corpus`: its own fields, CORPUS_DATA[name], then `changes`."""
     return dataclasses.replace(preset(name).data, task="corpus", corpus=corpus,
                                **{**CORPUS_DATA.get(name, {}), **changes})
+
+
+def preset_data(name: str, current: DataConfig | None = None) -> DataConfig:
+    """The data preset `name` runs on when chosen on the Train page: an imported corpus already chosen stays
+    (its files, splits and options), with the preset's min_freq and CORPUS_DATA[name] laid over it; anything
+    else gives way to the preset's own data."""
+    if current is None or not current.corpus:
+        return preset(name).data
+    kept = dataclasses.replace(current, min_freq=preset(name).data.min_freq)
+    try:
+        return dataclasses.replace(kept, **CORPUS_DATA.get(name, {}))
+    except ConfigError:  # settings this corpus cannot take (subwords of a character-level corpus): without them
+        return kept
