@@ -277,8 +277,7 @@ class LinearCrossEntropy(torch.autograd.Function):
     scatter, the softmax backward, a copy); at a 10,000-word vocabulary those passes, not the matrix
     products, were most of a training step. Here one buffer holds a chunk's logits, then its softmax
     (m = max_v z, e = exp(z - m) in place, s = sum_v e, logsumexp = m + log s, softmax = e / s), then
-    dz. A chunk of a few MB rather than 12 made the first product 1.7x faster (benchmarks/step_time.py).
-    Same loss and gradients up to float rounding (tested).
+    dz. Same loss and gradients up to float rounding (tested).
     """
 
     @staticmethod
