@@ -52,7 +52,8 @@ if source == "test sentence":
     sentence_key = f"attention.sentence.{bucket}"  # one box per bucket: a box never shows another bucket's sentence
     frame.keep_valid(sentence_key, indices)
     index = pick[1].selectbox("Test sentence", indices, key=sentence_key,
-                              format_func=lambda i: ds.sentence_label(first[i], level))
+                              format_func=lambda i: ds.sentence_label(
+                                  first[i], level, words=merged_words if data_cfg.get("subwords") else None))
     view = pick[2].radio("Attention while", ["generated", "reference"], key="attention.view", horizontal=True,
                          format_func={"generated": "writing its output", "reference": "reading the reference"}.get)
     chosen = {variant_of[rid]: by_run[rid][index] for rid in run_ids if index in by_run[rid]}

@@ -90,6 +90,9 @@ def test_attention_items_label_the_stop_row_and_set_variants_without_weights_apa
     items, _ = ds.attention_items({"dot": _decode()}, "reference", gold)
     assert items[0]["out_tokens"] == ["c", "b", "a"] and np.array_equal(items[0]["weights"], np.eye(3))
     assert ds.sentence_label(_decode(), "char") == "#3 · 3 tokens · abc"
+    from attn.data.subwords import merged_words
+    pieces = _decode(src=["▁an", "ne", "▁fol", "lows", "▁."], weights=None, forced=None)
+    assert ds.sentence_label(pieces, words=merged_words) == "#3 · 3 words · anne follows ."
 
 
 def test_a_bucket_row_has_one_field_per_metric_in_order():

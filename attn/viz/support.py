@@ -73,11 +73,13 @@ def out_tokens(hyp: Sequence[str], weights: np.ndarray | None) -> list[str]:
     return tokens
 
 
-def sentence_label(decode: Decode, level: str = "word", width: int = 70) -> str:
-    """'#17 · 9 tokens · the source text…' for a test sentence picker."""
-    text = ("" if level == "char" else " ").join(decode.src)
+def sentence_label(decode: Decode, level: str = "word", width: int = 70, words=None) -> str:
+    """'#17 · 9 tokens · the source text…' for a test sentence picker. words: a subword run's pieces -> the
+    words they spell (subwords.merged_words): then the label counts and shows words, as its bucket does."""
+    tokens = decode.src if words is None else words(decode.src)
+    text = ("" if level == "char" else " ").join(tokens)
     text = text if len(text) <= width else text[:width - 1] + "…"
-    return f"#{decode.index} · {len(decode.src)} tokens · {text}"
+    return f"#{decode.index} · {len(tokens)} {'words' if words is not None else 'tokens'} · {text}"
 
 
 def attention_items(decodes: Mapping[str, Decode], view: str, gold=None) -> tuple[list[dict], dict[str, Decode]]:
