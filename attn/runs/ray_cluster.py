@@ -16,6 +16,7 @@ import ray
 from attn.config import ConfigError
 
 CONNECT_TIMEOUT_SECONDS = 5.0  # how long a cluster address may take to answer before the server says so
+CLIENT_ATTEMPTS = 4            # ray:// connections tried while the head fails to start the client's server
 
 
 class RayUnavailable(ConfigError):
@@ -37,6 +38,8 @@ def connect(address: str | None) -> bool:
     try:
         if address is None:
             ray.init(include_dashboard=False, configure_logging=False)
+        elif address.startswith("ray://"):
+            _init_client(address)
         else:
             ray.init(address=address, configure_logging=False)
     except Exception as exc:
@@ -47,6 +50,21 @@ def connect(address: str | None) -> bool:
                     "from the head; see docs/ray.md)")
         raise RayUnavailable(_unavailable(shown, why)) from None
     return True
+
+
+def _init_client(address: str) -> None:
+    """ray.init through Ray Client, tried up to CLIENT_ATTEMPTS times while the head fails to start this
+    client's server: Ray 2.60's proxy forks it from a process with gRPC threads running, and here about
+    half of those forks exited at once ("SpecificServer startup failed" in the head's log, "Starting Ray
+    client server failed" to the client). Any other failure is raised at the first attempt."""
+    for attempt in range(1, CLIENT_ATTEMPTS + 1):
+        try:
+            ray.init(address=address, configure_logging=False)
+            return
+        except Exception as exc:
+            if attempt == CLIENT_ATTEMPTS or "Starting Ray client server failed" not in str(exc):
+                raise
+            ray.shutdown()
 
 
 def client_mode() -> bool:
