@@ -33,7 +33,7 @@ def test_fused_loss_step_updates_the_weights_as_train_step_does():
         model = build_model(TINY, prepared)             # seeded: the same initial weights each time
         # plain SGD: Adam's first step is lr * sign(g), which rounding flips where g is ~0
         loss = step(model, torch.optim.SGD(model.parameters(), lr=0.1), batch, 1.0)
-        after.append((float(loss), [p.detach().clone() for p in model.parameters()]))
+        after.append((float(loss.detach()), [p.detach().clone() for p in model.parameters()]))
     (plain_loss, plain), (fused_loss, fused) = after
     assert abs(plain_loss - fused_loss) < 1e-5
     assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(plain, fused))
