@@ -85,3 +85,18 @@ def test_the_train_page_calls_an_uploaded_corpus_by_its_files_names_not_its_hash
     assert_clean(at)
     data_line = next(m.value for m in at.markdown if m.value.startswith("**Data:**"))
     assert "corpus eng-fra.tsv" in data_line and "imported corpus" not in data_line, data_line
+
+
+def test_choosing_the_corpus_preset_on_train_keeps_the_imported_corpus_and_adds_its_pieces(app):
+    at = _corpus_page(app)
+    at.file_uploader(key="data.test_upload").set_value(("test.tsv", TEST, "text/plain")).run()
+    chosen = at.session_state["data_config"]
+    at = open_page(at, "train")
+    at.selectbox(key="train.preset").set_value("corpus")
+    at.button(key="train.preset_button").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    cfg = at.session_state["data_config"]
+    assert (cfg.corpus, cfg.corpus_test) == (chosen.corpus, chosen.corpus_test)   # the corpus stays
+    assert (cfg.subwords, cfg.subword_vocab, cfg.min_freq) == ("bpe", 4000, 2)
+    assert at.number_input(key="train.hidden").value == 192 and at.number_input(key="train.epochs").value == 6
+    assert any("eng-fra.tsv" in m.value for m in at.markdown if m.value.startswith("**Data:**"))
