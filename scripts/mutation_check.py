@@ -114,6 +114,18 @@ MUTATIONS = [
              "parts = [self.v(q[b:b + rows, :, None, :] + keys[b:b + rows, None, :, :]).squeeze(-1)", (T_ATTENTION,)),
     Mutation("additive-keys-not-projected", ATTENTION,
              "return self.key_proj(memory)", "return memory", (T_ATTENTION,)),
+    # the big-vocabulary loss and early stopping (issue 15)
+    Mutation("fused-softmax-not-normalized", "attn/nn/fused.py",
+             "dz = z.div_(norm)                                                  # softmax, in place",
+             "dz = z                                                             # softmax, in place",
+             ("tests/nn/test_model_loss.py",)),
+    Mutation("fused-loss-without-max-shift", "attn/nn/fused.py",
+             "total += (top + norm.log() - picked).sum()                             # logsumexp - z_y",
+             "total += (norm.log() - picked).sum()                                   # logsumexp - z_y",
+             ("tests/nn/test_model_loss.py",)),
+    Mutation("early-stop-watches-the-loss-whatever-it-says", "attn/training/trainer.py",
+             "score = -valid_loss if valid_bleu is None else valid_bleu", "score = -valid_loss",
+             ("tests/training/test_early_stop_bleu.py",)),
 ]
 
 
