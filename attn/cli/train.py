@@ -66,11 +66,11 @@ def _train(args, configs: list[RunConfig]) -> int:
         ids: list[str] = []
         if not (args.retrain or args.no_store):  # before anything is queued: stored runs, or a short timed run
             from attn.runs.estimate import cli_measuring, estimate_runs
-            measuring = cli_measuring(configs)
-            if measuring == "wait":
+            found = estimate_runs(configs, jobs=runner.max_jobs, store=store, measuring="never")
+            if found.seconds is None and cli_measuring(configs) == "wait":  # nothing stored to go by: time it
                 print("estimate: timing a short run of each model first…", file=sys.stderr, flush=True)
-            print(f"estimate: {estimate_runs(configs, jobs=runner.max_jobs, store=store, measuring=measuring).note}",
-                  file=sys.stderr, flush=True)
+                found = estimate_runs(configs, jobs=runner.max_jobs, store=store, measuring="wait")
+            print(f"estimate: {found.note}", file=sys.stderr, flush=True)
         try:
             ids = runner.submit_many(configs, cache=not args.retrain)
             cached = [store.status(run_id) == "done" for run_id in ids]

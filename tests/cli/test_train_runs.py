@@ -94,6 +94,23 @@ def test_train_prints_an_estimate_from_stored_runs_before_it_queues(tmp_path, ca
     assert err.index("estimate:") < err.index("dot seed 1: done")  # said before the run trains
 
 
+def test_a_big_run_with_nothing_stored_is_timed_first_and_one_with_stored_runs_is_not(tmp_path, capsys, monkeypatch):
+    """From estimate.MEASURE_FROM target words up (lowered here so that the tiny preset counts as big), the
+    CLI times a short run of the same model when the store has nothing to go by, and says so first."""
+    from attn.runs import estimate, speed
+    monkeypatch.setenv("ATTN_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(speed, "_MEASURED", {})
+    monkeypatch.setattr(speed, "_MEASURING", {})
+    monkeypatch.setattr(estimate, "MEASURE_FROM", 1)
+    code, _, err = _train(tmp_path, capsys, "--preset", "tiny", "--variants", "dot")
+    lines = [line for line in err.splitlines() if line.startswith("estimate:")]
+    assert code == 0 and lines[0] == "estimate: timing a short run of each model first…", err
+    assert "from a short measured run of the same model" in lines[1], lines
+    code, _, err = _train(tmp_path, capsys, "--preset", "tiny", "--variants", "dot", "--seeds", "1")
+    lines = [line for line in err.splitlines() if line.startswith("estimate:")]
+    assert code == 0 and len(lines) == 1 and "from 1 stored run of similar size" in lines[0], err
+
+
 def _cli(home, *argv, **environ) -> subprocess.Popen:
     env = {**os.environ, "ATTN_HOME": str(home), "ATTN_CANCEL_GRACE": str(int(HANG)),  # never killed by the runner
            **environ}
