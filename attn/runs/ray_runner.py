@@ -18,6 +18,10 @@ and trains with one torch thread, so the same run on the same CPU type gives the
 single-thread worker. Tasks are never retried (max_retries=0): a worker or node that dies leaves its run
 `interrupted`, to be trained again by a person, not replayed behind their back.
 
+The messages travel as a streaming task's objects, except through Ray Client (ray://), which cannot read
+a streaming task: there `train_to_mailbox` puts the same messages into a queue actor of the run's own,
+which the consumer reads (`_Task.messages`), so both paths feed the same consumer.
+
 Only this module and attn.runs.ray_cluster (joining the cluster) import ray, and only
 `attn.runs.executors.make_runner` imports them (ATTN_EXECUTOR=ray).
 """
