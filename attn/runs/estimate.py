@@ -29,7 +29,7 @@ from typing import Sequence
 import pandas as pd
 
 from attn.config import DataConfig, RunConfig
-from attn.runs.speed import SPEED_FILE, Speed, cached_speed, measure, speed_key  # noqa: F401 (SPEED_FILE: callers)
+from attn.runs.speed import Speed, cached_speed, measure, speed_key
 
 SAMPLE = 500            # generated pairs the mean lengths of a built-in task are taken from
 SIMILAR = 1.5           # a stored run is of similar size when every size is within this factor
@@ -261,6 +261,3 @@ def _duration(seconds: float) -> str:
         return f"{round(seconds / 60)} min"
     minutes = round(seconds / 60)
     return f"{minutes // 60} h {minutes % 60:02d} min"
-
-
-# ------------------------------------------------------------------------------------------ measuring

@@ -11,8 +11,9 @@ from attn.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from attn.data.load import load_data
 from attn.runs import estimate
 from attn.runs import speed as measuring
+from attn.runs.speed import SPEED_FILE
 from attn.runs.workers import cpu_count
-from attn.runs.estimate import (NO_RUNS, SPEED_FILE, Speed, estimate_runs, loads, run_seconds, schedule, similarity,
+from attn.runs.estimate import (NO_RUNS, Speed, estimate_runs, loads, run_seconds, schedule, similarity,
                                 speed_key, target_tokens)
 from attn.training.experiment import run
 from tests.light_imports import heavy_loaded
