@@ -101,5 +101,10 @@ def token_loss(model: nn.Module, batch, teacher_forcing: float = 1.0, reduction:
     # only a run that feeds its own guesses passes the argument (the plain baseline's model has none)
     kwargs = {} if teacher_forcing >= 1.0 else {"teacher_forcing": teacher_forcing}
     logits, _ = model(src, src_len, tgt_in, **kwargs)                              # (B, T, V)
+    return logits_loss(logits, tgt_out, reduction)
+
+
+def logits_loss(logits: torch.Tensor, tgt_out: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """Cross-entropy of logits (B, T, V) against tgt_out (B, T) over the real target tokens only."""
     return F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1), ignore_index=PAD_ID,
                            reduction=reduction)

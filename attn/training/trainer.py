@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 
 from attn.data.batching import TensorSplit, length_sorted_batches, sequential_batches
 from attn.config import TrainConfig
@@ -56,12 +55,6 @@ class TrainResult:
     seconds: float = 0.0
     stopped: bool = False
     best_epoch: int | None = None
-
-
-def token_loss(logits: torch.Tensor, tgt_out: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
-    """Cross-entropy over real target tokens only: logits (B, T, V), tgt_out (B, T)."""
-    return F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1),
-                           ignore_index=PAD_ID, reduction=reduction)
 
 
 def train_step(model, optimizer, batch, clip: float, teacher_forcing: float = 1.0,

@@ -8,7 +8,7 @@ import torch
 from attn.config import ModelConfig
 from attn.nn.model import Seq2Seq, count_parameters
 from attn.data.text import PAD_ID
-from attn.training.trainer import token_loss
+from attn.nn.models import logits_loss as token_loss
 
 VARIANTS = ["none", "additive", "dot", "general"]
 STYLES = ["luong", "bahdanau"]

@@ -31,7 +31,7 @@ import torch  # noqa: E402
 from attn.config import POSITIONS, VARIANTS  # noqa: E402
 from attn.nn.model import count_parameters  # noqa: E402
 from attn.nn.models import build_model  # noqa: E402
-from attn.training.trainer import token_loss  # noqa: E402
+from attn.nn.models import logits_loss as token_loss  # noqa: E402
 from tests.nn.batches import padded_batch  # noqa: E402
 
 SRC_VOCAB, TGT_VOCAB = 15, 13

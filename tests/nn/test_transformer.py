@@ -15,7 +15,8 @@ from attn.nn.models import build_model
 from attn.nn.positions import T5Bias
 from attn.nn.transformer_lm import pack
 from attn.training.optim import Adam
-from attn.training.trainer import token_loss, train_step
+from attn.nn.models import logits_loss as token_loss
+from attn.training.trainer import train_step
 from tests.nn.batches import padded_batch
 
 CASES = [(arch, pos) for arch in ARCHS for pos in POSITIONS if not (arch == "encdec" and pos == "none")]
