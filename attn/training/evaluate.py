@@ -33,8 +33,9 @@ def attention_matrix(weights: torch.Tensor | None) -> np.ndarray | None:
 @torch.no_grad()
 def decode_split(model, pairs: Sequence[Pair], split: TensorSplit, tgt_vocab: Vocab,
                  edges: Sequence[int], beam: int = 1, batch: int = 128, device="cpu",
-                 src_words: Sequence[int] | None = None) -> list[Decode]:
-    """Translate every pair (greedy when beam == 1) and record both attention matrices.
+                 src_words: Sequence[int] | None = None, attention: bool = True) -> list[Decode]:
+    """Translate every pair (greedy when beam == 1) and record both attention matrices (attention=False:
+    neither, and no teacher-forced pass, for a caller that scores the outputs only).
 
     Each decode's bucket is found from its source length in words: `src_words[i]` when the pairs are in
     subwords, else len(pair.src).
@@ -44,14 +45,14 @@ def decode_split(model, pairs: Sequence[Pair], split: TensorSplit, tgt_vocab: Vo
     for idx in sequential_batches(len(split), batch, split.src_len):
         src, src_len, tgt_in, _ = split.batch(idx, device)
         hyps = greedy(model, src, src_len) if beam == 1 else beam_search(model, src, src_len, beam)
-        _, forced = model(src, src_len, tgt_in)                         # (B, T_ref+1, S) | None
+        _, forced = model(src, src_len, tgt_in) if attention else (None, None)  # (B, T_ref+1, S) | None
         for row, i in enumerate(idx.tolist()):
             pair = pairs[i]
             n_src, n_ref = int(src_len[row]), len(pair.tgt)
             out[i] = Decode(
                 index=i, bucket=bucket_of(src_words[i] if src_words is not None else len(pair.src), edges), src=pair.src, ref=pair.tgt,
                 hyp=tgt_vocab.decode(hyps[row].tokens),
-                weights=attention_matrix(hyps[row].weights),                 # (T_hyp, S)
+                weights=attention_matrix(hyps[row].weights) if attention else None,  # (T_hyp, S)
                 forced=attention_matrix(forced[row, :n_ref, :n_src]) if forced is not None else None)  # (T_ref, S)
     return out  # type: ignore[return-value]
 

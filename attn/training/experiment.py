@@ -143,7 +143,7 @@ def validation_bleu(prepared: Prepared, device="cpu") -> Callable[[nn.Module], f
 
     def score(model: nn.Module) -> float:
         decodes = decode_split(model, prepared.data.valid, prepared.valid, prepared.tgt_vocab, prepared.edges,
-                               device=device, src_words=words)
+                               device=device, src_words=words, attention=False)  # BLEU reads the outputs only
         return overall_metrics(decodes, prepared.data, prepared.detok, prepared.data.valid, scorers)["bleu"]
     return score
 
