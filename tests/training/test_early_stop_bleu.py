@@ -57,3 +57,14 @@ def test_a_run_scores_its_validation_split_each_epoch_and_keeps_its_best(reverse
 def test_under_the_default_no_bleu_is_computed(reverse_data):
     result = run(_cfg(epochs=1), prepare(DATA_CFG, reverse_data))
     assert result.training.epochs[0]["valid_bleu"] is None
+
+
+def test_decoding_without_attention_gives_the_same_outputs_and_no_matrices(reverse_data):
+    from attn.training.evaluate import decode_split
+    prepared = prepare(DATA_CFG, reverse_data)
+    model = run(_cfg(epochs=1), prepared).model
+    args = (model, prepared.data.valid, prepared.valid, prepared.tgt_vocab, prepared.edges)
+    full, lean = decode_split(*args), decode_split(*args, attention=False)
+    assert [d.hyp for d in lean] == [d.hyp for d in full] and [d.bucket for d in lean] == [d.bucket for d in full]
+    assert all(d.weights is None and d.forced is None for d in lean)
+    assert any(d.weights is not None for d in full)
