@@ -31,9 +31,10 @@ run_ids = ds.newest_per_model(comparison.runs, seed)
 variant_of = dict(zip(comparison.runs["id"], comparison.runs["variant"]))
 data_cfg = configs[run_ids[0]]["data"]
 level = data_cfg["level"] if data_cfg.get("corpus") else TASKS[data_cfg["task"]].level
+words = merged_words if data_cfg.get("subwords") else None  # pieces ("▁fol", "lows") read as the words they spell
 detok = ("" if level == "char" else " ").join
-if data_cfg.get("subwords"):  # pieces ("▁fol", "lows") are read as the words they spell
-    detok = lambda pieces: " ".join(merged_words(pieces))  # noqa: E731
+if words is not None:
+    detok = lambda pieces: " ".join(words(pieces))  # noqa: E731
 run_of = {variant_of[rid]: rid for rid in run_ids}
 
 if source == "while training":  # the probe sentences at every stored checkpoint, with a player
@@ -52,8 +53,7 @@ if source == "test sentence":
     sentence_key = f"attention.sentence.{bucket}"  # one box per bucket: a box never shows another bucket's sentence
     frame.keep_valid(sentence_key, indices)
     index = pick[1].selectbox("Test sentence", indices, key=sentence_key,
-                              format_func=lambda i: ds.sentence_label(
-                                  first[i], level, words=merged_words if data_cfg.get("subwords") else None))
+                              format_func=lambda i: ds.sentence_label(first[i], level, words=words))
     view = pick[2].radio("Attention while", ["generated", "reference"], key="attention.view", horizontal=True,
                          format_func={"generated": "writing its output", "reference": "reading the reference"}.get)
     chosen = {variant_of[rid]: by_run[rid][index] for rid in run_ids if index in by_run[rid]}
