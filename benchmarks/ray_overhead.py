@@ -179,8 +179,9 @@ def main() -> None:
         ray_wall, inside_ray, ray_start = sweep_in_own_session(args, "ray")
         local_times.append(local_wall)
         ray_times.append(ray_wall)
-        print(f"  repeat {repeat + 1}: local {local_wall:.1f} s, Ray {ray_wall:.1f} s (its cluster started and its workers imported torch in "
-              f"{ray_start:.1f} s before, once per server), overhead {100 * (ray_wall / local_wall - 1):+.1f} %; "
+        print(f"  repeat {repeat + 1}: local {local_wall:.1f} s, Ray {ray_wall:.1f} s (its cluster started and "
+              f"its workers imported torch in {ray_start:.1f} s before, once per server), "
+              f"overhead {100 * (ray_wall / local_wall - 1):+.1f} %; "
               f"a run's own training + evaluation {inside_local:.2f} s local, {inside_ray:.2f} s on Ray (mean)")
     ray.init(num_cpus=args.cpus, include_dashboard=False, configure_logging=False)
     local, on_ray = statistics.median(local_times), statistics.median(ray_times)

@@ -20,10 +20,10 @@ how busy the arithmetic units are.
 benchmarks/make_corpus.py's generated stand-in: a ~12,000-word target vocabulary), right after the
 lecture step, so the two are measured side by side on the same load. --loss says which loss the step
 uses: "plain" (bench.plain_loss_step: logits of the whole batch, F.cross_entropy), "fused"
-(bench.fused_loss_step: the output layer and the loss fused over the real tokens) or "both". The
-trainer itself fuses from models.FUSED_LOSS_MIN_VOCAB target words up. --tied ties the output layer to the target embeddings (ModelConfig.tied). Every
-rate is also given per CPU second of this process (`*_cpu`): on a shared, loaded machine the wall
-clock counts other processes' time too.
+(bench.fused_loss_step: the output layer and the loss fused over the real tokens) or "both"; the
+trainer itself fuses from models.FUSED_LOSS_MIN_VOCAB target words up. --tied ties the output layer to
+the target embeddings (ModelConfig.tied). Every rate is also given per CPU second of this process
+(`*_cpu`): on a shared, loaded machine the wall clock counts other processes' time too.
 
 One thread, as each of the lecture demo's three workers trains. A step is `train.train_step`, what
 the Trainer does per batch (forward, loss, backward, gradient clipping, Adam), timed by

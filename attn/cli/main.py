@@ -14,8 +14,8 @@ import dataclasses
 import json
 import sys
 
-from attn.config import (ARCHS, CORPUS_DATA, FAMILIES, POSITIONS, PRESETS, VARIANTS, ConfigError, RunConfig, length_configs,
-                         preset)
+from attn.config import (ARCHS, CORPUS_DATA, FAMILIES, POSITIONS, PRESETS, VARIANTS, ConfigError, RunConfig,
+                         length_configs, preset)
 from attn.cli.command import run_command
 from attn.data.pairs import parse_edges
 

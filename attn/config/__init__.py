@@ -12,6 +12,7 @@ from attn.config.configs import (ARCH_LABELS, ARCHS, FAMILIES, MODEL_ORDER, NEW_
 from attn.config.presets import (CORPUS_DATA, LENGTH_TRANSFORMER, LENGTH_VARIANTS, PRESETS, length_configs, on_corpus,
                                  preset, preset_data)
 
-__all__ = ["ARCHS", "ARCH_LABELS", "CORPUS_DATA", "FAMILIES", "LENGTH_TRANSFORMER", "LENGTH_VARIANTS", "MODEL_ORDER", "NEW_FIELDS",
-           "POSITIONS", "PRESETS", "STYLES", "VARIANTS", "ConfigError", "DataConfig", "ModelConfig", "RunConfig",
-           "TrainConfig", "env_int", "length_configs", "limits", "model_label", "on_corpus", "preset", "preset_data", "replace"]
+__all__ = ["ARCHS", "ARCH_LABELS", "CORPUS_DATA", "FAMILIES", "LENGTH_TRANSFORMER", "LENGTH_VARIANTS", "MODEL_ORDER",
+           "NEW_FIELDS", "POSITIONS", "PRESETS", "STYLES", "VARIANTS", "ConfigError", "DataConfig", "ModelConfig",
+           "RunConfig", "TrainConfig", "env_int", "length_configs", "limits", "model_label", "on_corpus", "preset",
+           "preset_data", "replace"]
